@@ -1,0 +1,108 @@
+/* Linux facilities the Swift core needs that Glibc's module does not offer:
+ * futexes, epoll, eventfd, thread-locals, raw atomics, backtraces, getrandom.
+ * Every name is prefixed cl_. */
+#ifndef CROCHET_CLINUX_H
+#define CROCHET_CLINUX_H
+
+#include <stdint.h>
+#include <stddef.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+
+/* --- time --- */
+
+/* CLOCK_MONOTONIC in nanoseconds. */
+int64_t cl_now_ns(void);
+
+/* --- futex --- */
+
+/* Sleeps while *addr == expected, until woken or the CLOCK_MONOTONIC absolute
+ * deadline (nanoseconds; < 0 means none). Returns 0 when woken (or spurious),
+ * -1 on timeout, 1 when *addr != expected at the call. */
+int cl_futex_wait(uint32_t *addr, uint32_t expected, int64_t deadline_ns);
+
+/* Wakes up to count threads sleeping on addr. */
+void cl_futex_wake(uint32_t *addr, int count);
+
+/* --- raw atomics on memory the Swift side allocated --- */
+static inline uint32_t cl_atomic_load_u32(const uint32_t *p) { return __atomic_load_n(p, __ATOMIC_SEQ_CST); }
+static inline uint32_t cl_atomic_fetch_add_u32(uint32_t *p, uint32_t v) { return __atomic_fetch_add(p, v, __ATOMIC_SEQ_CST); }
+static inline void cl_atomic_store_u32(uint32_t *p, uint32_t v) { __atomic_store_n(p, v, __ATOMIC_SEQ_CST); }
+
+/* A spin-wait hint (PAUSE on x86). */
+static inline void cl_cpu_relax(void) {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ __volatile__("yield");
+#endif
+}
+
+/* --- thread-locals --- */
+
+/* The call whose crochet_raise slot is live on this thread (NULL outside). */
+void *cl_tls_current_call(void);
+void cl_tls_set_current_call(void *call);
+
+/* The call interface this thread used last (a one-entry cache). */
+void *cl_tls_last_interface(void);
+void cl_tls_set_last_interface(void *interface);
+
+/* The reactor this thread runs (NULL if none). */
+void *cl_tls_reactor(void);
+void cl_tls_set_reactor(void *reactor);
+
+/* --- epoll / eventfd --- */
+int cl_epoll_create(void);
+int cl_epoll_ctl(int epfd, int op, int fd, uint32_t events, uint64_t data);
+/* Waits for events; writes up to max (events, data) pairs. timeout_ns < 0
+ * blocks. Returns the count, or -1 with errno. EINTR is reported as 0. */
+int cl_epoll_wait(int epfd, uint32_t *events, uint64_t *data, int max, int64_t timeout_ns);
+int cl_eventfd_create(void);
+void cl_eventfd_signal(int fd);
+void cl_eventfd_drain(int fd);
+
+/* 1 if fd is an open descriptor, else 0. */
+int cl_fd_is_open(int fd);
+
+/* --- randomness --- */
+/* Fills buf from the OS's secure random source. Returns 0, or -1. */
+int cl_getrandom(void *buf, size_t len);
+
+/* --- backtraces --- */
+/* A malloc'ed text of the calling thread's frames, one per line, skipping the
+ * innermost `skip`; symbolised with dladdr where symbols are visible. Never
+ * NULL (a static "" is never returned: free() the result). */
+char *cl_capture_backtrace(int skip);
+
+/* --- threads --- */
+/* Starts a joinable thread running fn(arg); returns 0 or an errno. Blocks all
+ * signals in the new thread so they go to the application's threads. */
+int cl_thread_start(uint64_t *thread_out, void *(*fn)(void *), void *arg);
+/* Joins within timeout_ns (< 0: wait forever). 0 on success, else errno. */
+int cl_thread_join(uint64_t thread, int64_t timeout_ns);
+uint64_t cl_thread_self(void);
+/* Pins the calling thread to one CPU (benchmarks). 0 or errno. */
+int cl_pin_to_cpu(int cpu);
+
+/* --- process --- */
+/* Registers the fork handlers (prepare, parent, child) once. */
+int cl_atfork(void (*prepare)(void), void (*parent)(void), void (*child)(void));
+int cl_atexit(void (*fn)(void));
+
+/* Writes a whole line to stderr without stdio buffering. */
+void cl_write_stderr(const char *text);
+
+/* --- a mutex and condition variable pair, heap allocated --- */
+typedef struct cl_monitor cl_monitor;
+cl_monitor *cl_monitor_new(void);
+void cl_monitor_lock(cl_monitor *m);
+void cl_monitor_unlock(cl_monitor *m);
+/* Waits (lock held) until signalled or the monotonic deadline (< 0: none).
+ * Returns 0 when signalled (or spuriously), -1 on timeout. */
+int cl_monitor_wait(cl_monitor *m, int64_t deadline_ns);
+void cl_monitor_broadcast(cl_monitor *m);
+/* Re-initialises the monitor in a forked child (its lock may have been held). */
+void cl_monitor_reinit(cl_monitor *m);
+
+#endif

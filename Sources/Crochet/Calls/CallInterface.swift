@@ -1,0 +1,109 @@
+import CFFI
+import CLinux
+import Synchronization
+
+/// A call's signature packed into 20 bytes: return type, count and 4 bits per
+/// argument type. Hashable, so prepared call interfaces are cached by it.
+public struct Signature: Hashable, Sendable {
+    public private(set) var returnType: ValueType
+    public private(set) var count: Int
+    private var low: UInt64 = 0    // arguments 0..<16
+    private var high: UInt64 = 0   // arguments 16..<32
+
+    public init(returnType: ValueType, count: Int) {
+        self.returnType = returnType
+        self.count = count
+    }
+
+    @inline(__always)
+    public mutating func setArgument(_ index: Int, _ type: ValueType) {
+        let shift = UInt64((index & 15) * 4)
+        if index < 16 { low |= UInt64(type.rawValue) << shift } else { high |= UInt64(type.rawValue) << shift }
+    }
+
+    public func argument(_ index: Int) -> ValueType {
+        let word = index < 16 ? low : high
+        return ValueType(rawValue: UInt8((word >> UInt64((index & 15) * 4)) & 0xF))!
+    }
+}
+
+/// A prepared libffi call interface (`ffi_cif`) for one signature. Prepared
+/// once per signature and kept for the life of the process.
+package final class CallInterface: @unchecked Sendable {
+    package let signature: Signature
+    package let cif: UnsafeMutablePointer<ffi_cif>
+    private let argumentTypes: UnsafeMutablePointer<UnsafeMutablePointer<ffi_type>?>
+
+    private init?(_ signature: Signature) {
+        self.signature = signature
+        cif = .allocate(capacity: 1)
+        argumentTypes = .allocate(capacity: max(signature.count, 1))
+        for i in 0..<signature.count {
+            argumentTypes[i] = CallInterface.ffiType(signature.argument(i))
+        }
+        let status = cffi_prep(cif, UInt32(signature.count),
+                               CallInterface.ffiType(signature.returnType), argumentTypes)
+        if status != 0 {
+            cif.deallocate()
+            argumentTypes.deallocate()
+            return nil
+        }
+    }
+
+    package static func ffiType(_ type: ValueType) -> UnsafeMutablePointer<ffi_type> {
+        switch type {
+        case .void: cffi_type_void()
+        case .int8: cffi_type_sint8()
+        case .uint8: cffi_type_uint8()
+        case .int16: cffi_type_sint16()
+        case .uint16: cffi_type_uint16()
+        case .int32: cffi_type_sint32()
+        case .uint32: cffi_type_uint32()
+        case .int64: cffi_type_sint64()
+        case .uint64: cffi_type_uint64()
+        case .float: cffi_type_float()
+        case .double: cffi_type_double()
+        case .pointer, .deferred: cffi_type_pointer()
+        }
+    }
+
+    private static let cache = Mutex<[Signature: CallInterface]>([:])
+
+    /// The interface for `signature`, prepared on first use. A one-entry
+    /// thread-local cache makes repeated submits of one signature lock-free.
+    /// `nil` if libffi cannot prepare it.
+    package static func lookup(_ signature: Signature) -> CallInterface? {
+        if let last = cl_tls_last_interface() {
+            let interface = Unmanaged<CallInterface>.fromOpaque(last).takeUnretainedValue()
+            if interface.signature == signature { return interface }
+        }
+        let interface: CallInterface? = cache.withLock { table in
+            if let found = table[signature] { return found }
+            guard let made = CallInterface(signature) else { return nil }
+            table[signature] = made
+            return made
+        }
+        if let interface {
+            // Cached interfaces live forever, so an unretained pointer is safe.
+            cl_tls_set_last_interface(Unmanaged.passUnretained(interface).toOpaque())
+        }
+        return interface
+    }
+
+    /// Calls `fn` with the argument payloads in `arguments` (one 64-bit slot
+    /// each, narrow types in the low bytes) and returns the raw return slot.
+    @inline(__always)
+    package func call(_ fn: UnsafeRawPointer, arguments: UnsafeMutablePointer<UInt64>?) -> UInt64 {
+        let count = signature.count
+        var returned: UInt64 = 0
+        if count == 0 {
+            cffi_call(cif, UnsafeMutableRawPointer(mutating: fn), &returned, nil)
+            return returned
+        }
+        return withUnsafeTemporaryAllocation(of: UnsafeMutableRawPointer?.self, capacity: count) { pointers in
+            for i in 0..<count { pointers[i] = UnsafeMutableRawPointer(arguments! + i) }
+            cffi_call(cif, UnsafeMutableRawPointer(mutating: fn), &returned, pointers.baseAddress)
+            return returned
+        }
+    }
+}

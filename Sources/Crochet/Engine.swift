@@ -1,0 +1,204 @@
+import CLinux
+import Glibc
+import Synchronization
+
+/// The process-wide lifecycle: crochet's `setup` / `no_setup`, running and
+/// stopping the reactor, the exit handler and fork handling.
+public enum Engine {
+    package enum Mode { case none, setUp, noSetUp }
+
+    private struct State {
+        package var mode: Mode = .none
+        package var reactor: Reactor?
+        package var thread: UInt64 = 0
+        package var running = false       // a thread is inside runLoop
+        package var ranOnce = false       // the loop ran (or the reactor stopped without running)
+    }
+
+    private static let lock = ForkSafeLock()
+    nonisolated(unsafe) private static var state = State()
+    nonisolated(unsafe) private static var processHandlersRegistered = false
+    nonisolated(unsafe) private static var exitHandlerRegistered = false
+
+    /// The fork generation: bumped in every child, so results inherited from
+    /// the parent can tell they will never complete by themselves.
+    package static let epoch = Atomic<UInt32>(1)
+    /// The current reactor, unretained (reactors are never freed), for the
+    /// lock-free submit path. 0 before setup and in a fresh fork child.
+    private static let currentReactor = Atomic<UInt>(0)
+
+    /// The reactor that submissions go to, or nil before setup.
+    @inline(__always)
+    package static var reactor: Reactor? {
+        let raw = currentReactor.load(ordering: .acquiring)
+        guard raw != 0 else { return nil }
+        return Unmanaged<Reactor>.fromOpaque(UnsafeRawPointer(bitPattern: raw)!).takeUnretainedValue()
+    }
+
+    /// The reactor of fork generation `epoch`, if it is this process's.
+    package static func reactor(for epoch: UInt32) -> Reactor? {
+        guard let r = reactor, r.epoch == epoch else { return nil }
+        return r
+    }
+
+    private static func install(_ reactor: Reactor) {
+        _ = Unmanaged.passRetained(reactor)   // lives for the rest of the process
+        currentReactor.store(UInt(bitPattern: Unmanaged.passUnretained(reactor).toOpaque()), ordering: .releasing)
+    }
+
+    private static func registerProcessHandlers() {
+        if processHandlersRegistered { return }
+        processHandlersRegistered = true
+        _ = cl_atfork({ Engine.prepareFork() }, { Engine.afterForkInParent() }, { Engine.afterForkInChild() })
+    }
+
+    // MARK: setup / no_setup / run / stop
+
+    /// crochet's `setup()`: starts the reactor on a library-owned thread and
+    /// registers the exit handler. Idempotent; no effect after `noSetup()`.
+    public static func setup() -> Status {
+        lock.withLock {
+            switch state.mode {
+            case .setUp, .noSetUp: return .ok
+            case .none: break
+            }
+            registerProcessHandlers()
+            guard let r = Reactor(epoch: epoch.load(ordering: .relaxed)) else { return .outOfMemory }
+            var tid: UInt64 = 0
+            let rc = cl_thread_start(&tid, { raw in
+                let reactor = Unmanaged<Reactor>.fromOpaque(raw!).takeRetainedValue()
+                reactor.runLoop()
+                return nil
+            }, Unmanaged.passRetained(r).toOpaque())
+            if rc != 0 {
+                Unmanaged.passUnretained(r).release()
+                return .outOfMemory
+            }
+            state.mode = .setUp
+            state.reactor = r
+            state.thread = tid
+            state.running = true
+            state.ranOnce = true
+            install(r)
+            if !exitHandlerRegistered {
+                exitHandlerRegistered = true
+                _ = cl_atexit { Engine.atExit() }
+            }
+            return .ok
+        }
+    }
+
+    /// crochet's `no_setup()`: initializes with no side effects; the
+    /// application runs the reactor itself with `run()`.
+    /// `.wrongState` after `setup()` or a second `noSetup()`.
+    public static func noSetup() -> Status {
+        lock.withLock {
+            guard state.mode == .none else { return .wrongState }
+            registerProcessHandlers()
+            guard let r = Reactor(epoch: epoch.load(ordering: .relaxed)) else { return .outOfMemory }
+            state.mode = .noSetUp
+            state.reactor = r
+            install(r)
+            return .ok
+        }
+    }
+
+    /// After `noSetup()`, runs the reactor on the calling thread until
+    /// `stop()`. `.wrongState` otherwise, or if it runs or ran already.
+    public static func run() -> Status {
+        let r: Reactor? = lock.withLock {
+            guard state.mode == .noSetUp, !state.running, !state.ranOnce, let r = state.reactor else { return nil }
+            state.running = true
+            state.ranOnce = true
+            return r
+        }
+        guard let r else { return .wrongState }
+        r.runLoop()
+        lock.withLock { state.running = false }
+        return .ok
+    }
+
+    /// Stops the reactor (any thread); returns at once. Every pending result
+    /// completes with `ESTOPPED`. `.wrongState` before setup. Idempotent.
+    public static func stop() -> Status {
+        enum Action { case none, request(Reactor), inline(Reactor) }
+        let action: Action = lock.withLock {
+            guard let r = state.reactor else { return .none }
+            if !state.ranOnce {
+                // Never run (no_setup without run): stop here, on this thread.
+                state.ranOnce = true
+                return .inline(r)
+            }
+            return .request(r)
+        }
+        switch action {
+        case .none:
+            return .wrongState
+        case .request(let r):
+            r.requestStop()
+        case .inline(let r):
+            r.requestStop()
+            let previous = cl_tls_reactor()
+            cl_tls_set_reactor(Unmanaged.passUnretained(r).toOpaque())
+            let (first, _) = r.inbox.takeAll()
+            r.shutDown(pending: first)
+            cl_tls_set_reactor(previous)
+        }
+        return .ok
+    }
+
+    /// Whether the calling thread is running a reactor's loop.
+    public static var inReactorThread: Bool { cl_tls_reactor() != nil }
+
+    // MARK: Exit and fork
+
+    /// The exit handler: stops the reactor, waits (bounded) until every
+    /// pending result completed, logs failures still stashed, flushes the log.
+    package static func atExit() {
+        let (r, thread, ownThread) = lock.withLock { (state.reactor, state.thread, state.mode == .setUp) }
+        if let r, r.epoch == epoch.load(ordering: .relaxed) {
+            r.requestStop()
+            if r.isCurrentThread {
+                // exit() from a reactor callback: the loop will never resume.
+                let (first, _) = r.inbox.takeAll()
+                if !r.finished.load(ordering: .acquiring) { r.shutDown(pending: first) }
+            } else if ownThread {
+                _ = cl_thread_join(thread, 5_000_000_000)
+            } else {
+                let deadline = cl_now_ns() + 5_000_000_000
+                while !r.finished.load(ordering: .acquiring) && cl_now_ns() < deadline {
+                    usleep(1_000)
+                }
+            }
+        }
+        ResultStore.logStashedFailures()
+        Log.flush()
+    }
+
+    private static func prepareFork() {
+        lock.lock()
+        ResultStore.lock.lock()
+        AsyncWaiters.lock.lock()
+        Log.lockForFork()
+    }
+
+    private static func afterForkInParent() {
+        Log.unlockAfterFork()
+        AsyncWaiters.lock.unlock()
+        ResultStore.lock.unlock()
+        lock.unlock()
+    }
+
+    private static func afterForkInChild() {
+        Log.resetAfterFork()
+        AsyncWaiters.lock.reinitialize()
+        ResultStore.lock.reinitialize()
+        lock.reinitialize()
+        // The reactor thread does not exist here: forget it. Inherited results
+        // complete as stopped when looked at; setup() starts a fresh reactor.
+        epoch.add(1, ordering: .relaxed)
+        currentReactor.store(0, ordering: .releasing)
+        state = State()
+        cl_tls_set_reactor(nil)
+    }
+}

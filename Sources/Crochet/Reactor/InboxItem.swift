@@ -1,0 +1,15 @@
+/// Something handed to the reactor thread through its inbox: a call, a
+/// timer to schedule, a cancellation. The inbox links items intrusively.
+package class InboxItem: @unchecked Sendable {
+    /// The next item in the inbox (or, for results, in the pending registry).
+    /// Not reference counted: the inbox and registry own their items.
+    package final var link: UnsafeMutableRawPointer?
+
+    package init() {}
+
+    /// Runs on the reactor thread when the item comes out of the inbox.
+    package func run(on reactor: Reactor) {}
+
+    /// Runs instead of `run` when the reactor stopped before the item's turn.
+    package func reject(on reactor: Reactor) {}
+}

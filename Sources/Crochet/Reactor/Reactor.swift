@@ -1,0 +1,283 @@
+import CLinux
+import Glibc
+import Synchronization
+
+/// The event loop. One thread runs it (`runLoop`); every other thread talks
+/// to it through the lock-free `Inbox`. Each turn drains the inbox in one
+/// batch, runs due timers and dispatches fd events; when idle it spins
+/// briefly (a caller doing round trips is usually back within microseconds),
+/// then sleeps in epoll until a timer is due, an fd is ready or a producer
+/// wakes it through the eventfd, which it does only if the reactor sleeps.
+public final class Reactor: @unchecked Sendable {
+    package let inbox = Inbox()
+    /// True while the loop sleeps (or is about to) in epoll_wait.
+    private let sleeping = Atomic<Bool>(false)
+    private let epollFD: Int32
+    private let wakeFD: Int32
+    /// The fork generation this reactor belongs to.
+    package let epoch: UInt32
+
+    // Reactor-thread state.
+    package var timers = TimerHeap()
+    package var registry = Registry()
+    package var watchers: Watchers
+    package let raiseSlot = RaiseSlot()
+    package private(set) lazy var workers = WorkerPool(reactor: self)
+    private var workersStarted = false
+    private let eventCapacity = 256
+    private let eventFlags: UnsafeMutablePointer<UInt32>
+    private let eventData: UnsafeMutablePointer<UInt64>
+
+    private struct Triggers {
+        package var stopping = false
+        package var list: [() -> Void] = []
+    }
+    private let triggers = Mutex(Triggers())
+
+    /// Set once the loop has finished stopping (every result completed).
+    package let finished = Atomic<Bool>(false)
+
+    /// How long an idle loop spins before it sleeps.
+    package static let idleSpinNanoseconds: Int64 = 50_000
+
+    package init?(epoch: UInt32) {
+        let ep = cl_epoll_create()
+        if ep < 0 { return nil }
+        let wake = cl_eventfd_create()
+        if wake < 0 {
+            close(ep)
+            return nil
+        }
+        if cl_epoll_ctl(ep, EPOLL_CTL_ADD, wake, UInt32(EPOLLIN.rawValue), Watchers.packed(fd: wake, registration: 0)) != 0 {
+            close(ep)
+            close(wake)
+            return nil
+        }
+        epollFD = ep
+        wakeFD = wake
+        self.epoch = epoch
+        watchers = Watchers(epollFD: ep)
+        eventFlags = .allocate(capacity: eventCapacity)
+        eventData = .allocate(capacity: eventCapacity)
+    }
+
+    // MARK: Thread identity
+
+    /// The reactor whose loop runs on this thread, if any.
+    package static var current: Reactor? {
+        guard let raw = cl_tls_reactor() else { return nil }
+        return Unmanaged<Reactor>.fromOpaque(raw).takeUnretainedValue()
+    }
+
+    @inline(__always) package var isCurrentThread: Bool {
+        cl_tls_reactor() == Unmanaged.passUnretained(self).toOpaque()
+    }
+
+    // MARK: Any thread
+
+    /// Hands an item to the reactor thread; false once the reactor stopped.
+    @inline(__always)
+    package func enqueue(_ item: InboxItem) -> Bool {
+        switch inbox.push(item) {
+        case .closed:
+            return false
+        case .pushedOntoEmpty:
+            // Only the push that made the inbox non-empty may need to wake it.
+            if sleeping.load(ordering: .sequentiallyConsistent),
+               sleeping.exchange(false, ordering: .sequentiallyConsistent) {
+                cl_eventfd_signal(wakeFD)
+            }
+            return true
+        case .pushed:
+            return true
+        }
+    }
+
+    /// Closes the inbox and wakes the loop, which then stops. Idempotent.
+    package func requestStop() {
+        if inbox.close() { cl_eventfd_signal(wakeFD) }
+    }
+
+    package var isStopping: Bool { inbox.isClosed }
+
+    /// Registers a callback for the reactor thread to run when stopping, in
+    /// reverse order of registration. `.stopped` once stopping has begun.
+    package func addShutdownTrigger(_ body: @escaping () -> Void) -> Status {
+        triggers.withLock { t in
+            if t.stopping || inbox.isClosed { return .stopped }
+            t.list.append(body)
+            return .ok
+        }
+    }
+
+    // MARK: The loop
+
+    /// Runs the loop on the calling thread until stopped, then completes
+    /// everything pending with `ESTOPPED`.
+    package func runLoop() {
+        cl_tls_set_reactor(Unmanaged.passUnretained(self).toOpaque())
+        defer { cl_tls_set_reactor(nil) }
+        while true {
+            let (first, closed) = inbox.takeAll()
+            if closed {
+                shutDown(pending: first)
+                return
+            }
+            var worked = first != nil
+            runItems(first)
+            if timers.count > 0 && runDueTimers() { worked = true }
+            if worked {
+                // Under constant load, still look at fds every turn.
+                if watchers.count > 0 { poll(timeout: 0) }
+                continue
+            }
+            if spinForWork() { continue }
+            sleeping.store(true, ordering: .sequentiallyConsistent)
+            if inbox.hasWork {
+                sleeping.store(false, ordering: .relaxed)
+                continue
+            }
+            var timeout: Int64 = -1
+            if let deadline = timers.nextDeadline { timeout = max(0, deadline - cl_now_ns()) }
+            poll(timeout: timeout)
+            sleeping.store(false, ordering: .relaxed)
+        }
+    }
+
+    private func runItems(_ first: UnsafeMutableRawPointer?) {
+        var node = first
+        while let raw = node {
+            let item = Unmanaged<InboxItem>.fromOpaque(raw).takeRetainedValue()
+            node = item.link
+            item.link = nil
+            item.run(on: self)
+        }
+    }
+
+    private func runDueTimers() -> Bool {
+        let now = cl_now_ns()
+        var ran = false
+        while let call = timers.popDue(now: now) {
+            call.fire()
+            ran = true
+        }
+        return ran
+    }
+
+    /// Spins (yielding now and then) until work arrives or the idle budget
+    /// runs out. Returns whether work arrived.
+    private func spinForWork() -> Bool {
+        let start = cl_now_ns()
+        var i = 0
+        while true {
+            if inbox.hasWork { return true }
+            cl_cpu_relax()
+            i += 1
+            if i & 63 == 0 {
+                let now = cl_now_ns()
+                if let deadline = timers.nextDeadline, deadline <= now { return true }
+                if now - start > Reactor.idleSpinNanoseconds { return false }
+                sched_yield()
+            }
+        }
+    }
+
+    private func poll(timeout: Int64) {
+        let n = cl_epoll_wait(epollFD, eventFlags, eventData, Int32(eventCapacity), timeout)
+        guard n > 0 else { return }
+        let readMask = UInt32(EPOLLIN.rawValue | EPOLLERR.rawValue | EPOLLHUP.rawValue | EPOLLRDHUP.rawValue)
+        let writeMask = UInt32(EPOLLOUT.rawValue | EPOLLERR.rawValue | EPOLLHUP.rawValue)
+        for i in 0..<Int(n) {
+            let data = eventData[i]
+            let flags = eventFlags[i]
+            let fd = Int32(bitPattern: UInt32(truncatingIfNeeded: data))
+            let registration = UInt32(truncatingIfNeeded: data >> 32)
+            if registration == 0 {
+                cl_eventfd_drain(wakeFD)
+                continue
+            }
+            if flags & readMask != 0, let reader = watchers.reader(fd: fd, registration: registration) {
+                reader(fd)
+            }
+            if flags & writeMask != 0, let writer = watchers.writer(fd: fd, registration: registration) {
+                writer(fd)
+            }
+        }
+    }
+
+    // MARK: Calls and deferreds (reactor thread)
+
+    /// Completes a call from what its function returned or raised.
+    package func finishCall(_ call: ResultCore, returnType: ValueType, raw: UInt64, raised: Failure?) {
+        if let raised {
+            if returnType == .deferred, let d = UnsafeMutableRawPointer(bitPattern: UInt(raw)) {
+                Unmanaged<DeferredCore>.fromOpaque(d).release()   // its value is ignored
+            }
+            call.fail(raised)
+        } else if returnType == .deferred {
+            guard let d = UnsafeMutableRawPointer(bitPattern: UInt(raw)) else {
+                call.fail(Failure(code: Status.invalidArgument.rawValue,
+                                  message: "the function returned a NULL crochet_deferred", skipFrames: 1))
+                return
+            }
+            follow(Unmanaged<DeferredCore>.fromOpaque(d).takeRetainedValue(), with: call)
+        } else {
+            call.succeed(Value.fromReturnSlot(raw, type: returnType))
+        }
+    }
+
+    /// Makes `result` complete when `deferred` fires; cancels the deferred at
+    /// once if the result's cancellation was asked for meanwhile.
+    package func follow(_ deferred: DeferredCore, with result: ResultCore) {
+        if deferred.hasFired {
+            result.finish(following: deferred)
+            return
+        }
+        result.awaitedDeferred = deferred
+        registry.insert(result)
+        deferred.addCallback(.result(result))
+        if result.cancelWasRequested { deferred.cancel() }
+    }
+
+    /// Runs `job` on the worker pool; false once stopping.
+    package func runOnWorker(_ job: ThreadJob) -> Bool {
+        workersStarted = true
+        return workers.submit(job)
+    }
+
+    // MARK: Stopping (reactor thread)
+
+    /// Runs the shutdown triggers, completes every pending result with
+    /// `ESTOPPED`, drops timers and watchers, and joins the workers.
+    package func shutDown(pending first: UnsafeMutableRawPointer?) {
+        let list: [() -> Void] = triggers.withLock { t in
+            t.stopping = true
+            let list = t.list
+            t.list = []
+            return list
+        }
+        for trigger in list.reversed() { trigger() }
+        // Whatever arrived before the inbox closed, and whatever the triggers
+        // tried to add, is rejected: calls complete as stopped.
+        var node = first
+        while true {
+            while let raw = node {
+                let item = Unmanaged<InboxItem>.fromOpaque(raw).takeRetainedValue()
+                node = item.link
+                item.link = nil
+                item.reject(on: self)
+            }
+            let (more, _) = inbox.takeAll()
+            if more == nil { break }
+            node = more
+        }
+        for result in registry.removeAll() {
+            result.awaitedDeferred = nil
+            result.fail(Failure.stopped)
+        }
+        timers.removeAll()
+        watchers.removeAll()
+        if workersStarted { workers.stop() }
+        finished.store(true, ordering: .releasing)
+    }
+}

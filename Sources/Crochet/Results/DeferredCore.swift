@@ -1,0 +1,107 @@
+/// Twisted's Deferred for the reactor thread: fired once with a value or a
+/// failure; callbacks run in order when it fires, or at once if it has.
+/// Everything but reference counting happens on the reactor thread.
+package final class DeferredCore: @unchecked Sendable {
+    package enum Phase: UInt8 { case pending, succeeded, failed }
+
+    /// What runs when the deferred fires.
+    package enum Callback {
+        /// A result following this deferred.
+        case result(ResultCore)
+        /// Any other observer (the C ABI wraps its function pointers in one).
+        case closure((DeferredCore) -> Void)
+    }
+
+    /// Runs when the deferred is cancelled before firing; it may fire it.
+    package typealias Canceller = (DeferredCore) -> Void
+
+    package private(set) var phase: Phase = .pending
+    package private(set) var value: Value = .void
+    /// The failure, or the `OwnedValue` behind the value.
+    package private(set) var outcome: AnyObject?
+    /// Cancelled before firing: later firings are silently accepted.
+    package private(set) var wasCancelled = false
+    private var canceller: Canceller?
+    private var callbacks: [Callback] = []
+
+    package init(canceller: Canceller? = nil) {
+        self.canceller = canceller
+    }
+
+    package func setCanceller(_ canceller: @escaping Canceller) { self.canceller = canceller }
+
+    package var failure: Failure? { phase == .failed ? outcome as? Failure : nil }
+    package var hasFired: Bool { phase != .pending }
+
+    /// Fires with a value (and the owner of its target). Returns `.ok`,
+    /// `.already` if it fired before (`.ok` if that was a cancellation).
+    @discardableResult
+    package func succeed(_ value: Value, owner: AnyObject? = nil) -> Status {
+        fire(.succeeded, value: value, outcome: owner)
+    }
+
+    @discardableResult
+    package func fail(_ failure: Failure) -> Status {
+        fire(.failed, value: .void, outcome: failure)
+    }
+
+    private func fire(_ phase: Phase, value: Value, outcome: AnyObject?) -> Status {
+        if self.phase != .pending { return wasCancelled ? .ok : .already }
+        self.phase = phase
+        self.value = value
+        self.outcome = outcome
+        canceller = nil
+        // Callbacks may add callbacks; those run at once since we have fired.
+        let pending = callbacks
+        callbacks = []
+        for callback in pending { run(callback) }
+        return .ok
+    }
+
+    /// Cancels: runs the canceller; if that did not fire the deferred, it
+    /// fails with `Status.cancelled`. `.already` if fired or cancelled before.
+    @discardableResult
+    package func cancel() -> Status {
+        if phase != .pending || wasCancelled { return .already }
+        wasCancelled = true
+        if let canceller {
+            self.canceller = nil
+            canceller(self)
+        }
+        if phase == .pending {
+            fire(.failed, value: .void,
+                 outcome: Failure(code: Status.cancelled.rawValue, message: "the deferred was cancelled", skipFrames: 2))
+        }
+        return .ok
+    }
+
+    package func addCallback(_ callback: Callback) {
+        if phase == .pending {
+            callbacks.append(callback)
+        } else {
+            run(callback)
+        }
+    }
+
+    private func run(_ callback: Callback) {
+        switch callback {
+        case .result(let result): result.finish(following: self)
+        case .closure(let body): body(self)
+        }
+    }
+}
+
+extension ResultCore {
+    /// Reactor thread: completes this result with the deferred's outcome.
+    package final func finish(following deferred: DeferredCore) {
+        if awaitedDeferred != nil {
+            Reactor.current?.registry.remove(self)
+            awaitedDeferred = nil
+        }
+        if let failure = deferred.failure {
+            fail(failure)
+        } else {
+            succeed(deferred.value, owner: deferred.outcome)
+        }
+    }
+}

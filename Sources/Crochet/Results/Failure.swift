@@ -1,0 +1,72 @@
+import CLinux
+import Glibc
+
+/// Why a result failed: a code (`crochet_raise`'s, or a `Status` value), a
+/// message and the frames of the thread where it was raised. Immutable.
+public final class Failure: @unchecked Sendable, CustomStringConvertible {
+    /// `crochet_raise`'s code, or a `Status` raw value.
+    public let code: Int32
+    /// NUL-terminated copies, owned, for C callers to borrow.
+    package let messagePointer: UnsafeMutablePointer<CChar>
+    package let tracebackPointer: UnsafeMutablePointer<CChar>
+    /// The Swift error that caused this failure, when a Swift closure threw.
+    public let error: (any Error)?
+
+    /// A failure with a traceback of the calling thread.
+    public init(code: Int32, message: String, error: (any Error)? = nil, skipFrames: Int = 1) {
+        self.code = code
+        self.messagePointer = strdup(message) ?? Failure.emptyString()
+        self.tracebackPointer = cl_capture_backtrace(Int32(skipFrames)) ?? Failure.emptyString()
+        self.error = error
+    }
+
+    /// A failure with a fixed traceback (engine-made outcomes: stop, cancel).
+    package init(code: Int32, message: String, traceback: String) {
+        self.code = code
+        self.messagePointer = strdup(message) ?? Failure.emptyString()
+        self.tracebackPointer = strdup(traceback) ?? Failure.emptyString()
+        self.error = nil
+    }
+
+    /// A failure from C: message copied (NULL is ""), traceback captured here.
+    package init(code: Int32, cMessage: UnsafePointer<CChar>?, skipFrames: Int) {
+        self.code = code
+        self.messagePointer = cMessage.flatMap { strdup($0) } ?? strdup("") ?? Failure.emptyString()
+        self.tracebackPointer = cl_capture_backtrace(Int32(skipFrames)) ?? Failure.emptyString()
+        self.error = nil
+    }
+
+    private static func emptyString() -> UnsafeMutablePointer<CChar> {
+        let p = UnsafeMutablePointer<CChar>.allocate(capacity: 1)
+        p.pointee = 0
+        return p
+    }
+
+    deinit {
+        free(messagePointer)
+        free(tracebackPointer)
+    }
+
+    public var message: String { String(cString: messagePointer) }
+    public var traceback: String { String(cString: tracebackPointer) }
+    public var cMessage: UnsafePointer<CChar> { UnsafePointer(messagePointer) }
+    public var cTraceback: UnsafePointer<CChar> { UnsafePointer(tracebackPointer) }
+
+    public var description: String {
+        let name = Status(rawValue: code).map { "\($0.name) (\(code))" } ?? "code \(code)"
+        return "\(name): \(message)"
+    }
+
+    /// Shared outcome of every result the stopping reactor completes.
+    package static let stopped = Failure(code: Status.stopped.rawValue,
+                                 message: "the reactor stopped before the call produced a result",
+                                 traceback: "(no traceback: the reactor stopped)\n")
+    /// Shared outcome of calls cancelled before they started.
+    package static let cancelledBeforeStart = Failure(code: Status.cancelled.rawValue,
+                                              message: "the call was cancelled before it started",
+                                              traceback: "(no traceback: cancelled before the call started)\n")
+    /// Shared outcome of calls that belonged to a parent process (fork).
+    package static let forked = Failure(code: Status.stopped.rawValue,
+                                message: "the call belongs to the parent process's reactor (fork)",
+                                traceback: "(no traceback: inherited across fork)\n")
+}

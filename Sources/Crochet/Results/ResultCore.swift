@@ -1,0 +1,228 @@
+import CLinux
+import Glibc
+import Synchronization
+
+/// The engine's EventualResult: a write-once outcome that any number of
+/// threads may wait for. One atomic state word publishes the outcome and says
+/// whether anyone must be woken; waiters spin briefly, then park (`Parking`).
+///
+/// Calls (`ForeignCall`, `ClosureCall`) are results themselves, so a call costs
+/// one allocation. A result created for a deferred is not a call.
+package class ResultCore: InboxItem, @unchecked Sendable {
+    /// Bits of `state`.
+    package enum Bit {
+        package static let done: UInt32 = 1 << 0           // outcome published
+        package static let parked: UInt32 = 1 << 1         // a waiter sleeps on the parking slot
+        package static let asyncWaiters: UInt32 = 1 << 2   // Swift tasks await it (`AsyncWaiters`)
+        package static let cancelRequested: UInt32 = 1 << 3 // crochet_cancel was called
+        package static let started: UInt32 = 1 << 4        // the reactor took the call
+        package static let observed: UInt32 = 1 << 5       // a failure was looked at
+        package static let completing: UInt32 = 1 << 6     // a completer claimed the outcome
+    }
+
+    package final let state = Atomic<UInt32>(0)
+    /// The outcome, written once by the completer before `done` is published.
+    package final var status: Int32 = 0
+    package final var value: Value = .void
+    /// The failure, or the `OwnedValue` keeping a value's target alive.
+    package final var outcome: AnyObject?
+    /// The fork generation the result belongs to (`Engine.epoch`).
+    package final let epoch: UInt32
+
+    // Reactor-thread only: the deferred this result follows, and its place in
+    // the reactor's pending registry (`link` is the next pointer there).
+    package final var awaitedDeferred: DeferredCore?
+    package final var registryPrevious: UnsafeMutableRawPointer?
+
+    package init(epoch: UInt32) {
+        self.epoch = epoch
+        super.init()
+    }
+
+    /// A result that completes when `deferred` fires (reactor thread).
+    package convenience init(following deferred: DeferredCore, on reactor: Reactor) {
+        self.init(epoch: reactor.epoch)
+        _ = state.bitwiseOr(Bit.started, ordering: .relaxed)
+        reactor.follow(deferred, with: self)
+    }
+
+    deinit {
+        let s = state.load(ordering: .acquiring)
+        guard s & Bit.done != 0, let failure = outcome as? Failure else { return }
+        if s & Bit.observed != 0 { return }
+        if status == Status.cancelled.rawValue && s & Bit.cancelRequested != 0 { return }
+        Log.emit(.error, ResultCore.unhandledErrorText(failure))
+    }
+
+    package static func unhandledErrorText(_ failure: Failure) -> String {
+        "Unhandled error in EventualResult: \(failure.description)\nTraceback:\n\(failure.traceback)"
+    }
+
+    // MARK: Completing
+
+    /// Publishes the outcome once; later completions are ignored. Any thread.
+    /// Returns whether this call completed the result.
+    @discardableResult
+    package final func complete(status: Int32, value: Value, outcome: AnyObject?) -> Bool {
+        let before = state.bitwiseOr(Bit.completing, ordering: .acquiring).oldValue
+        if before & Bit.completing != 0 { return false }
+        self.status = status
+        self.value = value
+        self.outcome = outcome
+        let previous = state.bitwiseOr(Bit.done, ordering: .sequentiallyConsistent).oldValue
+        if previous & Bit.parked != 0 { Parking.unparkAll(for: self) }
+        if previous & Bit.asyncWaiters != 0 { AsyncWaiters.resumeAll(for: self) }
+        return true
+    }
+
+    @inline(__always)
+    package final func succeed(_ value: Value, owner: AnyObject? = nil) {
+        complete(status: Status.ok.rawValue, value: value, outcome: owner)
+    }
+
+    package final func fail(_ failure: Failure) {
+        complete(status: ResultCore.status(for: failure), value: .void, outcome: failure)
+    }
+
+    /// The status a failure gives a result: the cancelled and stopped codes
+    /// keep their meaning; any other code is a failed call.
+    package static func status(for failure: Failure) -> Int32 {
+        switch failure.code {
+        case Status.cancelled.rawValue, Status.stopped.rawValue: failure.code
+        default: Status.failed.rawValue
+        }
+    }
+
+    // MARK: Reading
+
+    @inline(__always) package final var isDone: Bool {
+        state.load(ordering: .acquiring) & Bit.done != 0
+    }
+
+    /// The failure if the result exists and is one (marks it observed).
+    package final func observedFailure() -> Failure? {
+        if !isDone { completeIfInherited() }
+        guard isDone, let failure = outcome as? Failure else { return nil }
+        _ = state.bitwiseOr(Bit.observed, ordering: .relaxed)
+        return failure
+    }
+
+    /// In a forked child, results of the parent's reactor never complete by
+    /// themselves: they complete as stopped when someone looks at them.
+    package final func completeIfInherited() {
+        if epoch != Engine.epoch.load(ordering: .relaxed) {
+            fail(Failure.forked)
+        }
+    }
+
+    /// Waits until the outcome exists or `deadline` (monotonic ns, < 0: none)
+    /// passes. Returns whether it exists. Never call on the reactor thread.
+    package final func waitUntilDone(deadline: Int64) -> Bool {
+        if isDone { return true }
+        completeIfInherited()
+        if isDone { return true }
+        // Spin briefly: a result a few microseconds away is cheaper to catch
+        // awake than to sleep for. Yield now and then so a reactor sharing
+        // this core gets to run.
+        let budget = SpinPolicy.budget.load(ordering: .relaxed)
+        if deadline != 0 {
+            var i = 0
+            while i < budget {
+                cl_cpu_relax()
+                if isDone { SpinPolicy.succeeded(); return true }
+                i += 1
+                if i & 63 == 0 {
+                    sched_yield()
+                    if isDone { SpinPolicy.succeeded(); return true }
+                }
+            }
+            SpinPolicy.failed()
+        }
+        let slot = Parking.slot(for: self)
+        while true {
+            let sequence = Parking.sequence(slot)
+            let s = state.load(ordering: .sequentiallyConsistent)
+            if s & Bit.done != 0 { return true }
+            if s & Bit.parked == 0 {
+                let (exchanged, _) = state.compareExchange(
+                    expected: s, desired: s | Bit.parked, ordering: .sequentiallyConsistent)
+                if !exchanged { continue }
+            }
+            if deadline >= 0 && cl_now_ns() >= deadline { return isDone }
+            if !Parking.park(slot, sequence: sequence, deadline: deadline) {
+                return isDone
+            }
+        }
+    }
+
+    /// Waits and returns the status (and value). Marks failures observed.
+    package final func wait(deadline: Int64, value out: inout Value) -> Int32 {
+        guard waitUntilDone(deadline: deadline) else { return Status.timedOut.rawValue }
+        let status = self.status
+        if status == Status.ok.rawValue {
+            out = value
+        } else {
+            _ = state.bitwiseOr(Bit.observed, ordering: .relaxed)
+        }
+        return status
+    }
+
+    // MARK: Cancelling
+
+    /// Asks for cancellation; any thread. A call not yet started never starts;
+    /// a call following a deferred has it cancelled on the reactor thread.
+    package final func requestCancel() {
+        let before = state.bitwiseOr(Bit.cancelRequested, ordering: .sequentiallyConsistent).oldValue
+        if before & (Bit.cancelRequested | Bit.done | Bit.completing) != 0 { return }
+        if before & Bit.started == 0 { return }   // the reactor sees the bit when it starts it
+        completeIfInherited()
+        guard let reactor = Engine.reactor(for: epoch) else { return }
+        if reactor.isCurrentThread {
+            cancelFollowedDeferred()
+        } else {
+            _ = reactor.enqueue(CancelRequest(self))
+        }
+    }
+
+    /// Reactor thread: cancels the deferred this result follows, if any.
+    package final func cancelFollowedDeferred() {
+        if let d = awaitedDeferred, !isDone { _ = d.cancel() }
+    }
+
+    @inline(__always) package final var cancelWasRequested: Bool {
+        state.load(ordering: .sequentiallyConsistent) & Bit.cancelRequested != 0
+    }
+}
+
+/// Carries a cancellation to the reactor thread.
+package final class CancelRequest: InboxItem, @unchecked Sendable {
+    package let result: ResultCore
+    package init(_ result: ResultCore) {
+        self.result = result
+        super.init()
+    }
+    package override func run(on reactor: Reactor) { result.cancelFollowedDeferred() }
+}
+
+/// A value whose pointer target the result owns (`callback_owned`), or a
+/// Swift value: released when the last holder lets go.
+package final class OwnedValue: @unchecked Sendable {
+    package let pointer: UnsafeMutableRawPointer?
+    package let destroy: (@convention(c) (UnsafeMutableRawPointer?) -> Void)?
+    /// A Swift value (boxed), for the Swift API.
+    package let object: Any?
+
+    package init(pointer: UnsafeMutableRawPointer?, destroy: (@convention(c) (UnsafeMutableRawPointer?) -> Void)?) {
+        self.pointer = pointer
+        self.destroy = destroy
+        self.object = nil
+    }
+
+    package init(swiftValue: Any) {
+        self.pointer = nil
+        self.destroy = nil
+        self.object = swiftValue
+    }
+
+    deinit { destroy?(pointer) }
+}

@@ -1,0 +1,65 @@
+import CLinux
+
+/// The process-wide stash (crochet's `EventualResult.stash` and
+/// `retrieve_result`). Ids are a keyed 64-bit permutation (a Feistel network
+/// keyed from the OS's secure random source) of a counter: unpredictable to
+/// anyone without the key, never 0, never reused in this process.
+package enum ResultStore {
+    package static let lock = ForkSafeLock()
+    nonisolated(unsafe) private static var table: [UInt64: ResultCore] = [:]
+    nonisolated(unsafe) private static var counter: UInt64 = 0
+    nonisolated(unsafe) private static var keys: [UInt64] = []
+
+    private static func mix(_ x: UInt64) -> UInt64 {
+        var z = x &+ 0x9E37_79B9_7F4A_7C15
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+
+    /// The Feistel permutation of `n` under the process's keys.
+    private static func permute(_ n: UInt64) -> UInt64 {
+        var left = UInt32(truncatingIfNeeded: n >> 32)
+        var right = UInt32(truncatingIfNeeded: n)
+        for key in keys {
+            let f = UInt32(truncatingIfNeeded: mix(UInt64(right) ^ key) >> 32)
+            (left, right) = (right, left ^ f)
+        }
+        return UInt64(left) << 32 | UInt64(right)
+    }
+
+    /// Stores a reference to `result`; returns its id, or nil if the OS gave
+    /// no randomness for the key.
+    package static func stash(_ result: ResultCore) -> UInt64? {
+        lock.withLock {
+            if keys.isEmpty {
+                var k = [UInt64](repeating: 0, count: 6)
+                let ok = k.withUnsafeMutableBytes { cl_getrandom($0.baseAddress, $0.count) == 0 }
+                if !ok { return nil }
+                keys = k
+            }
+            var id: UInt64 = 0
+            repeat {
+                counter &+= 1
+                id = permute(counter)
+            } while id == 0
+            table[id] = result
+            return id
+        }
+    }
+
+    /// Removes and returns the result stashed under `id`.
+    package static func retrieve(_ id: UInt64) -> ResultCore? {
+        lock.withLock { table.removeValue(forKey: id) }
+    }
+
+    /// At exit: logs the failures of results still stashed.
+    package static func logStashedFailures() {
+        let results = lock.withLock { Array(table.values) }
+        for result in results where result.isDone {
+            if let failure = result.outcome as? Failure {
+                Log.emit(.error, "Unhandled error in stashed EventualResult at exit: \(failure.description)\nTraceback:\n\(failure.traceback)")
+            }
+        }
+    }
+}

@@ -1,0 +1,60 @@
+/// One table of libcrochet's status codes: the C constants, `crochet_strerror`,
+/// the Swift error enum and the tests all read it, so they cannot drift.
+public enum Status: Int32, CaseIterable, Sendable {
+    case ok = 0
+    case timedOut = -1
+    case stopped = -2
+    case failed = -3
+    case cancelled = -4
+    case invalidArgument = -5
+    case wrongState = -6
+    case onReactorThread = -7
+    case notFound = -8
+    case outOfMemory = -9
+    case already = -10
+    case notReactorThread = -11
+
+    /// The C macro's name, e.g. `CROCHET_ETIMEDOUT`.
+    public var name: String {
+        switch self {
+        case .ok: "CROCHET_OK"
+        case .timedOut: "CROCHET_ETIMEDOUT"
+        case .stopped: "CROCHET_ESTOPPED"
+        case .failed: "CROCHET_EFAILED"
+        case .cancelled: "CROCHET_ECANCELLED"
+        case .invalidArgument: "CROCHET_EINVAL"
+        case .wrongState: "CROCHET_ESTATE"
+        case .onReactorThread: "CROCHET_EREACTORTHREAD"
+        case .notFound: "CROCHET_ENOTFOUND"
+        case .outOfMemory: "CROCHET_ENOMEM"
+        case .already: "CROCHET_EALREADY"
+        case .notReactorThread: "CROCHET_ENOTREACTOR"
+        }
+    }
+
+    /// A human-readable description (what `crochet_strerror` returns).
+    public var message: StaticString {
+        switch self {
+        case .ok: "success"
+        case .timedOut: "no result within the timeout"
+        case .stopped: "the reactor has stopped; no result will ever come"
+        case .failed: "the call failed"
+        case .cancelled: "the call was cancelled"
+        case .invalidArgument: "an argument is invalid"
+        case .wrongState: "wrong lifecycle state"
+        case .onReactorThread: "a blocking call was made on the reactor thread"
+        case .notFound: "no stashed result has that id"
+        case .outOfMemory: "out of memory"
+        case .already: "already fired or cancelled"
+        case .notReactorThread: "this function may only be called on the reactor thread"
+        }
+    }
+
+    /// The text for a status value that is not in the table.
+    public static let unknownMessage: StaticString = "unknown libcrochet status"
+
+    /// The description of any status value, known or not.
+    public static func message(for code: Int32) -> StaticString {
+        Status(rawValue: code)?.message ?? unknownMessage
+    }
+}

@@ -1,0 +1,87 @@
+import CCrochetHeader
+import Crochet
+
+/// The deferred behind a handle, if the caller is on the reactor thread.
+@inline(__always)
+private func reactorDeferred(_ d: OpaquePointer?) -> (DeferredCore?, Int32) {
+    guard let d else { return (nil, EINVAL) }
+    guard Engine.inReactorThread else { return (nil, Status.notReactorThread.rawValue) }
+    return (object(d, as: DeferredCore.self), Status.ok.rawValue)
+}
+
+@c @implementation
+public func crochet_deferred_new(_ out: UnsafeMutablePointer<OpaquePointer?>?,
+                                 _ canceller: crochet_canceller?, _ ctx: UnsafeMutableRawPointer?) -> Int32 {
+    guard let out else { return EINVAL }
+    out.pointee = nil
+    guard Engine.inReactorThread else { return Status.notReactorThread.rawValue }
+    let d = DeferredCore()
+    if let canceller {
+        d.setCanceller { d in canceller(handle(d, retained: false), ctx) }
+    }
+    out.pointee = handle(d, retained: true)
+    return Status.ok.rawValue
+}
+
+@c @implementation
+public func crochet_deferred_callback(_ d: OpaquePointer?, _ value: crochet_value) -> Int32 {
+    let (deferred, s) = reactorDeferred(d)
+    guard let deferred else { return s }
+    guard let v = Value(c: value), v.type != .deferred else { return EINVAL }
+    return deferred.succeed(v).rawValue
+}
+
+@c @implementation
+public func crochet_deferred_callback_owned(_ d: OpaquePointer?, _ ptr: UnsafeMutableRawPointer?,
+                                            _ destroy: (@convention(c) (UnsafeMutableRawPointer?) -> Void)?) -> Int32 {
+    let (deferred, s) = reactorDeferred(d)
+    guard let deferred else { return s }
+    // Check first: on failure destroy must never run, and ptr stays the caller's.
+    if deferred.hasFired && !deferred.wasCancelled { return Status.already.rawValue }
+    return deferred.succeed(.pointer(ptr), owner: OwnedValue(pointer: ptr, destroy: destroy)).rawValue
+}
+
+@c @implementation
+public func crochet_deferred_errback(_ d: OpaquePointer?, _ code: Int32, _ message: UnsafePointer<CChar>?) -> Int32 {
+    let (deferred, s) = reactorDeferred(d)
+    guard let deferred else { return s }
+    if deferred.hasFired { return (deferred.wasCancelled ? Status.ok : Status.already).rawValue }
+    return deferred.fail(Failure(code: code, cMessage: message, skipFrames: 2)).rawValue
+}
+
+@c @implementation
+public func crochet_deferred_cancel(_ d: OpaquePointer?) -> Int32 {
+    let (deferred, s) = reactorDeferred(d)
+    guard let deferred else { return s }
+    return deferred.cancel().rawValue
+}
+
+@c @implementation
+public func crochet_deferred_add_callbacks(
+    _ d: OpaquePointer?,
+    _ on_value: (@convention(c) (crochet_value, UnsafeMutableRawPointer?) -> Void)?,
+    _ on_failure: (@convention(c) (OpaquePointer?, UnsafeMutableRawPointer?) -> Void)?,
+    _ ctx: UnsafeMutableRawPointer?
+) -> Int32 {
+    let (deferred, s) = reactorDeferred(d)
+    guard let deferred else { return s }
+    deferred.addCallback(.closure { fired in
+        if let failure = fired.failure {
+            on_failure?(handle(failure, retained: false), ctx)
+        } else {
+            on_value?(fired.value.c, ctx)
+        }
+    })
+    return Status.ok.rawValue
+}
+
+@c @implementation
+public func crochet_deferred_retain(_ d: OpaquePointer?) -> OpaquePointer? {
+    if let d { retain(d, as: DeferredCore.self) }
+    return d
+}
+
+@c @implementation
+public func crochet_deferred_release(_ d: OpaquePointer?) {
+    if let d { release(d, as: DeferredCore.self) }
+}

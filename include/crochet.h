@@ -1,0 +1,449 @@
+/*
+ * crochet.h - libcrochet: use an event loop from any thread, from C.
+ *
+ * A reactor (event loop) runs on a thread the library owns (crochet_setup) or
+ * on one of yours (crochet_no_setup + crochet_run). Any thread hands it a
+ * foreign function to call (crochet_submit), which the reactor thread calls
+ * through libffi, and gets back an EventualResult to wait on with a timeout,
+ * cancel, stash and retrieve by id. This is the API of Python's crochet
+ * library for native code.
+ *
+ * Conventions (they hold for every function below unless its entry says
+ * otherwise):
+ *   - Functions return an int status: CROCHET_OK (0) or a negative CROCHET_E*
+ *     code. crochet_strerror() describes any status and never returns NULL.
+ *   - The object acted on is the first argument; an object created is returned
+ *     through the first argument, marked out.
+ *   - Handles are reference counted. A function that hands you a handle gives
+ *     you one reference; *_release drops one; *_retain adds one. Releasing NULL
+ *     does nothing.
+ *   - Any thread may call a function unless its entry says "reactor thread
+ *     only"; those return CROCHET_ENOTREACTOR on any other thread.
+ *   - Timeouts and delays are double seconds: negative or NaN is
+ *     CROCHET_EINVAL, INFINITY means no limit, 0 means "poll".
+ *   - NULL where a handle or out-pointer is required is CROCHET_EINVAL.
+ *   - When a function that takes a callback returns an error, the callback is
+ *     never called.
+ *
+ * Only symbols starting with crochet_ are exported from libcrochet.so.
+ */
+#ifndef CROCHET_H
+#define CROCHET_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define CROCHET_VERSION_MAJOR 0
+#define CROCHET_VERSION_MINOR 1
+#define CROCHET_VERSION_PATCH 0
+#define CROCHET_VERSION_STRING "0.1.0"
+
+/* ------------------------------------------------------------------------- */
+/* Status codes (the values are ABI)                                          */
+/* ------------------------------------------------------------------------- */
+
+#define CROCHET_OK              0   /* success */
+#define CROCHET_ETIMEDOUT      -1   /* no result within the timeout (crochet.TimeoutError) */
+#define CROCHET_ESTOPPED       -2   /* the reactor has stopped; no result will ever come (crochet.ReactorStopped) */
+#define CROCHET_EFAILED        -3   /* the call failed; crochet_original_failure() says how */
+#define CROCHET_ECANCELLED     -4   /* the call was cancelled (Twisted's CancelledError) */
+#define CROCHET_EINVAL         -5   /* an argument is invalid */
+#define CROCHET_ESTATE         -6   /* wrong lifecycle state (not set up; no_setup after setup) */
+#define CROCHET_EREACTORTHREAD -7   /* a blocking call was made on the reactor thread */
+#define CROCHET_ENOTFOUND      -8   /* no stashed result has that id (or it was already retrieved) */
+#define CROCHET_ENOMEM         -9   /* out of memory */
+#define CROCHET_EALREADY      -10   /* the deferred or delayed call has already fired or been cancelled */
+#define CROCHET_ENOTREACTOR   -11   /* this function may only be called on the reactor thread */
+
+/* A static, human-readable description of any status, including unknown ones
+ * ("unknown libcrochet status"). Never NULL; the string is never freed. */
+const char *crochet_strerror(int status);
+
+/* The runtime library's version, CROCHET_VERSION_STRING of the build that made
+ * it. Compare it with the header's macros to detect a mismatch. Never NULL. */
+const char *crochet_version(void);
+
+/* ------------------------------------------------------------------------- */
+/* Values                                                                     */
+/* ------------------------------------------------------------------------- */
+
+/* The type of a foreign function's argument or return value. */
+typedef enum crochet_type {
+    CROCHET_TYPE_VOID = 0,
+    CROCHET_TYPE_INT8 = 1,  CROCHET_TYPE_UINT8 = 2,
+    CROCHET_TYPE_INT16 = 3, CROCHET_TYPE_UINT16 = 4,
+    CROCHET_TYPE_INT32 = 5, CROCHET_TYPE_UINT32 = 6,
+    CROCHET_TYPE_INT64 = 7, CROCHET_TYPE_UINT64 = 8,
+    CROCHET_TYPE_FLOAT = 9, CROCHET_TYPE_DOUBLE = 10,
+    CROCHET_TYPE_POINTER = 11,
+    CROCHET_TYPE_DEFERRED = 12  /* return type only: fn returns crochet_deferred*; the result follows it */
+} crochet_type;
+
+/* A tagged value: an argument, or a call's result. */
+typedef struct crochet_value {
+    crochet_type type;
+    union {
+        int8_t i8; uint8_t u8; int16_t i16; uint16_t u16;
+        int32_t i32; uint32_t u32; int64_t i64; uint64_t u64;
+        float f32; double f64; void *ptr;
+    } u;
+} crochet_value;
+
+/* Any function pointer, cast to this for crochet_submit. */
+typedef void (*crochet_fn)(void);
+
+/* The most arguments one call may take. */
+#define CROCHET_MAX_ARGS 32
+
+/* Value constructors, one per type. */
+static inline crochet_value crochet_void(void)             { crochet_value v; v.type = CROCHET_TYPE_VOID;    v.u.u64 = 0; return v; }
+static inline crochet_value crochet_int8(int8_t x)         { crochet_value v; v.type = CROCHET_TYPE_INT8;    v.u.u64 = 0; v.u.i8 = x;  return v; }
+static inline crochet_value crochet_uint8(uint8_t x)       { crochet_value v; v.type = CROCHET_TYPE_UINT8;   v.u.u64 = 0; v.u.u8 = x;  return v; }
+static inline crochet_value crochet_int16(int16_t x)       { crochet_value v; v.type = CROCHET_TYPE_INT16;   v.u.u64 = 0; v.u.i16 = x; return v; }
+static inline crochet_value crochet_uint16(uint16_t x)     { crochet_value v; v.type = CROCHET_TYPE_UINT16;  v.u.u64 = 0; v.u.u16 = x; return v; }
+static inline crochet_value crochet_int32(int32_t x)       { crochet_value v; v.type = CROCHET_TYPE_INT32;   v.u.u64 = 0; v.u.i32 = x; return v; }
+static inline crochet_value crochet_uint32(uint32_t x)     { crochet_value v; v.type = CROCHET_TYPE_UINT32;  v.u.u64 = 0; v.u.u32 = x; return v; }
+static inline crochet_value crochet_int64(int64_t x)       { crochet_value v; v.type = CROCHET_TYPE_INT64;   v.u.i64 = x; return v; }
+static inline crochet_value crochet_uint64(uint64_t x)     { crochet_value v; v.type = CROCHET_TYPE_UINT64;  v.u.u64 = x; return v; }
+static inline crochet_value crochet_float(float x)         { crochet_value v; v.type = CROCHET_TYPE_FLOAT;   v.u.u64 = 0; v.u.f32 = x; return v; }
+static inline crochet_value crochet_double(double x)       { crochet_value v; v.type = CROCHET_TYPE_DOUBLE;  v.u.f64 = x; return v; }
+static inline crochet_value crochet_pointer(void *x)       { crochet_value v; v.type = CROCHET_TYPE_POINTER; v.u.u64 = 0; v.u.ptr = x; return v; }
+
+/* ------------------------------------------------------------------------- */
+/* Handles                                                                    */
+/* ------------------------------------------------------------------------- */
+
+typedef struct crochet_result crochet_result;           /* an EventualResult */
+typedef struct crochet_failure crochet_failure;         /* why a result failed */
+typedef struct crochet_deferred crochet_deferred;       /* an async result made on the reactor */
+typedef struct crochet_delayed_call crochet_delayed_call; /* a timer from crochet_call_later */
+
+/* ------------------------------------------------------------------------- */
+/* Lifecycle (crochet.setup / crochet.no_setup)                               */
+/* ------------------------------------------------------------------------- */
+
+/* Starts the reactor on a thread the library owns and registers an exit
+ * handler that stops it (and logs failures of results still stashed).
+ * Idempotent: later calls return CROCHET_OK and do nothing; after
+ * crochet_no_setup() it returns CROCHET_OK and has no effect. In a child made
+ * by fork() it starts a fresh reactor.
+ * Returns CROCHET_OK, or CROCHET_ENOMEM when the thread or its resources
+ * cannot be created. */
+int crochet_setup(void);
+
+/* Initializes the library with no side effects: no thread is started and
+ * logging is untouched. Run the reactor yourself with crochet_run().
+ * Returns CROCHET_OK, or CROCHET_ESTATE after crochet_setup() or a second
+ * crochet_no_setup(). */
+int crochet_no_setup(void);
+
+/* After crochet_no_setup(), runs the reactor on the calling thread until
+ * crochet_stop(); that thread is the reactor thread meanwhile.
+ * Returns CROCHET_OK once stopped; CROCHET_ESTATE without crochet_no_setup(),
+ * while the reactor already runs, or once it has stopped (a reactor runs
+ * once); CROCHET_ENOMEM if the selector cannot be created. */
+int crochet_run(void);
+
+/* Any thread. Stops the reactor: shutdown triggers run on the reactor thread,
+ * then every pending result completes with CROCHET_ESTOPPED, so every blocked
+ * waiter returns; later submissions return CROCHET_ESTOPPED. Returns at once
+ * (it does not wait for the reactor thread). Idempotent.
+ * Returns CROCHET_OK, or CROCHET_ESTATE before setup/no_setup. */
+int crochet_stop(void);
+
+/* 1 on the reactor thread (while it runs the reactor), else 0. */
+int crochet_in_reactor_thread(void);
+
+/* ------------------------------------------------------------------------- */
+/* Calling into the reactor (crochet.run_in_reactor)                          */
+/* ------------------------------------------------------------------------- */
+
+/* Queues fn(args...) to be called on the reactor thread through libffi, with
+ * the argument types given by args[i].type and the given return type, and
+ * returns at once with a new EventualResult (one reference, yours) in *out.
+ * Argument values are copied: the caller's array may be freed at once.
+ *
+ * When return_type is CROCHET_TYPE_DEFERRED, fn returns a crochet_deferred *
+ * and hands its reference to the engine; the result completes when that
+ * deferred fires (a NULL return fails the call with code CROCHET_EINVAL).
+ * Otherwise the result completes with the returned value when fn returns.
+ * Inside fn, crochet_raise() fails the call instead.
+ *
+ * args may be NULL when nargs is 0. *out is set to NULL on any error.
+ * Returns CROCHET_OK; CROCHET_EINVAL for a NULL out or fn, NULL args with
+ * nargs > 0, an unknown type tag, CROCHET_TYPE_VOID or CROCHET_TYPE_DEFERRED
+ * as an argument type, or nargs > CROCHET_MAX_ARGS; CROCHET_ESTATE before
+ * setup/no_setup; CROCHET_ESTOPPED after stop; CROCHET_ENOMEM. */
+int crochet_submit(crochet_result **out, crochet_fn fn, crochet_type return_type,
+                   const crochet_value *args, size_t nargs);
+
+/* crochet_submit with the arguments given as trailing constructor calls:
+ *   CROCHET_SUBMIT(&r, add, CROCHET_TYPE_INT32, crochet_int32(1), crochet_int32(2));
+ *   CROCHET_SUBMIT(&r, tick, CROCHET_TYPE_VOID);
+ * (C99; in C++ build the array yourself.) */
+#define CROCHET_SUBMIT(out, fn, return_type, ...)                                   \
+    crochet_submit((out), (crochet_fn)(fn), (return_type),                          \
+        ((const crochet_value[]){ crochet_void(), __VA_ARGS__ }) + 1,               \
+        sizeof((const crochet_value[]){ crochet_void(), __VA_ARGS__ })              \
+            / sizeof(crochet_value) - 1)
+
+/* Reactor thread only, inside a submitted call (or a function run by
+ * crochet_defer_to_thread): marks the current call as failed with code and
+ * message; the function's return value is then ignored. message is copied
+ * (NULL means ""), and a traceback of the calling thread is captured. A later
+ * crochet_raise in the same call replaces the earlier one. Anywhere else it
+ * does nothing but log a warning. */
+void crochet_raise(int code, const char *message);
+
+/* ------------------------------------------------------------------------- */
+/* Waiting (EventualResult)                                                   */
+/* ------------------------------------------------------------------------- */
+
+/* Waits up to timeout seconds for r's result.
+ * Returns CROCHET_OK and stores the value in *value_out (value_out may be
+ * NULL; value_out->type is the call's return type, CROCHET_TYPE_VOID for a
+ * void function, or the type the deferred was fired with); or the call's
+ * outcome: CROCHET_EFAILED, CROCHET_ECANCELLED, CROCHET_ESTOPPED (then
+ * crochet_original_failure() says more); or CROCHET_ETIMEDOUT when no result
+ * came within timeout (a later wait still waits). Once a result exists every
+ * wait returns the same status and value. Any number of threads may wait on
+ * one result at once. CROCHET_EREACTORTHREAD at once on the reactor thread;
+ * CROCHET_EINVAL for a NULL r or a negative or NaN timeout. */
+int crochet_wait(crochet_result *r, double timeout, crochet_value *value_out);
+
+/* Asks for cancellation and returns at once; later calls have no further
+ * effect. A call not yet started never starts and completes with
+ * CROCHET_ECANCELLED; a call that returned a deferred has that deferred
+ * cancelled on the reactor thread; a result that already exists is unchanged.
+ * In every case the result does complete. A cancellation asked for here is
+ * never logged as an unhandled error.
+ * Returns CROCHET_OK, or CROCHET_EINVAL for a NULL r. */
+int crochet_cancel(crochet_result *r);
+
+/* The failure of r (borrowed: valid while you hold r) if its result is a
+ * failure (CROCHET_EFAILED, CROCHET_ECANCELLED, CROCHET_ESTOPPED); NULL if it
+ * succeeded, if no result exists yet, or if r is NULL. Marks the failure as
+ * observed. Never blocks. */
+const crochet_failure *crochet_original_failure(crochet_result *r);
+
+/* Stores a new reference to r in the process-wide store and returns its id in
+ * *id_out: unpredictable (keyed from the OS's secure random source), never 0,
+ * never reused in this process. You keep your own reference.
+ * Returns CROCHET_OK; CROCHET_EINVAL for a NULL r or id_out; CROCHET_ENOMEM. */
+int crochet_stash(crochet_result *r, uint64_t *id_out);
+
+/* Removes the result stashed under id from the store and hands you its
+ * reference in *out (NULL on error).
+ * Returns CROCHET_OK; CROCHET_ENOTFOUND for an id never stashed or already
+ * retrieved; CROCHET_EINVAL for a NULL out. */
+int crochet_retrieve(crochet_result **out, uint64_t id);
+
+/* Adds a reference to r and returns r (NULL for NULL). */
+crochet_result *crochet_result_retain(crochet_result *r);
+
+/* Drops a reference. When the last goes, a failure nobody observed (through
+ * crochet_wait or crochet_original_failure) and nobody asked for (by
+ * crochet_cancel) is logged at CROCHET_LOG_ERROR as "Unhandled error in
+ * EventualResult: ..." with its code, message and traceback. NULL: no-op. */
+void crochet_result_release(crochet_result *r);
+
+/* Reactor thread only. Makes a new EventualResult (one reference, yours, in
+ * *out) that completes when d fires; takes its own reference to d.
+ * Returns CROCHET_OK; CROCHET_EINVAL for a NULL out or d; CROCHET_ENOTREACTOR;
+ * CROCHET_ENOMEM. */
+int crochet_result_new(crochet_result **out, crochet_deferred *d);
+
+/* ------------------------------------------------------------------------- */
+/* wait_for (crochet.wait_for)                                                */
+/* ------------------------------------------------------------------------- */
+
+/* Submits fn(args...) as crochet_submit does, then waits up to timeout; on
+ * CROCHET_ETIMEDOUT the call is cancelled before this returns. Returns the
+ * call's status as crochet_wait does, the value in *value_out (may be NULL).
+ * When the outcome is a failure and failure_out is not NULL, *failure_out
+ * receives a reference you release with crochet_failure_release; otherwise
+ * it is set to NULL.
+ * Returns crochet_submit's errors before anything is submitted, and
+ * CROCHET_EREACTORTHREAD on the reactor thread without submitting anything. */
+int crochet_wait_for(crochet_value *value_out, crochet_failure **failure_out,
+                     double timeout, crochet_fn fn, crochet_type return_type,
+                     const crochet_value *args, size_t nargs);
+
+/* ------------------------------------------------------------------------- */
+/* Failures                                                                   */
+/* ------------------------------------------------------------------------- */
+
+/* crochet_raise's or crochet_deferred_errback's code, or a CROCHET_E* code
+ * (CROCHET_ECANCELLED, CROCHET_ESTOPPED, CROCHET_EINVAL for a NULL deferred).
+ * 0 for a NULL f. */
+int crochet_failure_code(const crochet_failure *f);
+
+/* The failure's message (owned by f; "" if none or NULL f). Never NULL. */
+const char *crochet_failure_message(const crochet_failure *f);
+
+/* The frames of the thread where the failure was raised, one per line,
+ * symbolised where the symbols are visible (link with -rdynamic to name your
+ * own functions). Owned by f; never NULL. */
+const char *crochet_failure_traceback(const crochet_failure *f);
+
+/* Adds a reference to f and returns it (NULL for NULL). */
+crochet_failure *crochet_failure_retain(const crochet_failure *f);
+
+/* Drops a reference. NULL: no-op. */
+void crochet_failure_release(crochet_failure *f);
+
+/* ------------------------------------------------------------------------- */
+/* Deferreds (async results produced on the reactor)                          */
+/* ------------------------------------------------------------------------- */
+
+/* Reactor thread only, except crochet_deferred_retain and _release, which any
+ * thread may call. Like Twisted's Deferred: fire it once with a value
+ * (callback) or a failure (errback). Firing twice is CROCHET_EALREADY, except
+ * that firing a deferred that was cancelled is silently accepted. */
+
+/* Runs on the reactor thread when the deferred is cancelled before it fired.
+ * It may fire d (callback or errback); if it does not, d fails with
+ * CROCHET_ECANCELLED. */
+typedef void (*crochet_canceller)(crochet_deferred *d, void *ctx);
+
+/* Makes a new, unfired deferred (one reference, yours, in *out). canceller
+ * may be NULL. Returns CROCHET_OK; CROCHET_EINVAL for a NULL out;
+ * CROCHET_ENOTREACTOR; CROCHET_ENOMEM. */
+int crochet_deferred_new(crochet_deferred **out, crochet_canceller canceller, void *ctx);
+
+/* Fires d with value, running its callbacks now. A value of type
+ * CROCHET_TYPE_DEFERRED is not allowed.
+ * Returns CROCHET_OK (also when d was cancelled before: the value is then
+ * dropped); CROCHET_EALREADY if d already fired; CROCHET_EINVAL for a NULL d
+ * or a bad value type; CROCHET_ENOTREACTOR. */
+int crochet_deferred_callback(crochet_deferred *d, crochet_value value);
+
+/* Fires d with the pointer value ptr, which the result owns from now on:
+ * destroy(ptr) runs exactly once, on whichever thread lets go last, when the
+ * last holder of the value (d, and every EventualResult it reached) lets go.
+ * destroy may be NULL. If the call fails (any status but CROCHET_OK), destroy
+ * is never called and ptr stays yours.
+ * Returns as crochet_deferred_callback does. */
+int crochet_deferred_callback_owned(crochet_deferred *d, void *ptr, void (*destroy)(void *));
+
+/* Fires d with a failure of code and message (copied; NULL means ""); a
+ * traceback of the calling thread is captured.
+ * Returns as crochet_deferred_callback does. */
+int crochet_deferred_errback(crochet_deferred *d, int code, const char *message);
+
+/* Cancels d: when it has not fired, its canceller runs, and if that did not
+ * fire it, d fails with CROCHET_ECANCELLED.
+ * Returns CROCHET_OK; CROCHET_EALREADY if d had already fired or been
+ * cancelled; CROCHET_EINVAL for a NULL d; CROCHET_ENOTREACTOR. */
+int crochet_deferred_cancel(crochet_deferred *d);
+
+/* Adds a pair of callbacks: on_value runs with the value if d succeeds,
+ * on_failure with the failure (borrowed for the call) if it fails; either
+ * may be NULL. They run on the reactor thread, in the order added, when d
+ * fires, or at once if it already has. A value is borrowed for the call
+ * (copy an owned pointer's target, or keep d, to keep it).
+ * Returns CROCHET_OK; CROCHET_EINVAL for a NULL d; CROCHET_ENOTREACTOR;
+ * CROCHET_ENOMEM. */
+int crochet_deferred_add_callbacks(crochet_deferred *d,
+        void (*on_value)(crochet_value value, void *ctx),
+        void (*on_failure)(const crochet_failure *f, void *ctx), void *ctx);
+
+/* Any thread. Adds a reference to d and returns d (NULL for NULL). */
+crochet_deferred *crochet_deferred_retain(crochet_deferred *d);
+
+/* Any thread. Drops a reference. NULL: no-op. */
+void crochet_deferred_release(crochet_deferred *d);
+
+/* ------------------------------------------------------------------------- */
+/* Reactor services                                                           */
+/* ------------------------------------------------------------------------- */
+
+/* Any thread. Runs fn(ctx) on the reactor thread soon, in submission order
+ * with crochet_submit calls from the same thread.
+ * Returns CROCHET_OK; CROCHET_EINVAL for a NULL fn; CROCHET_ESTATE before
+ * setup/no_setup; CROCHET_ESTOPPED after stop (fn never runs). */
+int crochet_call_from_thread(void (*fn)(void *ctx), void *ctx);
+
+/* Any thread. Runs fn(ctx) on the reactor thread after delay seconds. Timers
+ * run in deadline order, first scheduled first among equal deadlines. When
+ * out is not NULL it receives a handle (one reference, yours) to cancel the
+ * call with; release it with crochet_delayed_call_release whether or not the
+ * call ran. A timer still pending at stop never runs.
+ * Returns CROCHET_OK; CROCHET_EINVAL for a NULL fn or a negative, NaN or
+ * infinite delay; CROCHET_ESTATE before setup/no_setup; CROCHET_ESTOPPED
+ * after stop; CROCHET_ENOMEM. */
+int crochet_call_later(crochet_delayed_call **out, double delay,
+                       void (*fn)(void *ctx), void *ctx);
+
+/* Any thread. Cancels the delayed call so that it never runs.
+ * Returns CROCHET_OK; CROCHET_EALREADY if it already ran (or started
+ * running) or was cancelled; CROCHET_EINVAL for a NULL c. */
+int crochet_delayed_call_cancel(crochet_delayed_call *c);
+
+/* Any thread. Drops your reference to the handle (it does not cancel the
+ * call). NULL: no-op. */
+void crochet_delayed_call_release(crochet_delayed_call *c);
+
+/* Reactor thread only. Calls fn(fd, ctx) on the reactor thread while fd is
+ * readable, or has an error or hang-up (so a reader sees EOF), level-triggered
+ * like Twisted's addReader. A second add_reader on the same fd replaces its
+ * callback. No callback runs for an fd after its watcher was removed.
+ * Returns CROCHET_OK; CROCHET_EINVAL for a NULL fn, a negative fd or one that
+ * is not open (or cannot be polled); CROCHET_ENOTREACTOR; CROCHET_ENOMEM. */
+int crochet_add_reader(int fd, void (*fn)(int fd, void *ctx), void *ctx);
+
+/* Reactor thread only. Stops watching fd for reading (safe inside any
+ * callback). Removing a reader that does not exist does nothing.
+ * Returns CROCHET_OK; CROCHET_EINVAL for a negative fd; CROCHET_ENOTREACTOR. */
+int crochet_remove_reader(int fd);
+
+/* Reactor thread only. As crochet_add_reader, for writability (and error or
+ * hang-up). A reader and a writer on one fd work independently. */
+int crochet_add_writer(int fd, void (*fn)(int fd, void *ctx), void *ctx);
+
+/* Reactor thread only. As crochet_remove_reader, for the writer. */
+int crochet_remove_writer(int fd);
+
+/* Reactor thread only. Runs fn(args...) (types as for crochet_submit) on a
+ * bounded pool of worker threads and returns at once with a new deferred (one
+ * reference, yours, in *out) that fires on the reactor thread with the
+ * function's value, or with its failure when it calls crochet_raise.
+ * Cancelling the deferred before the work starts means it never starts.
+ * Returns CROCHET_OK; crochet_submit's CROCHET_EINVAL cases (return_type
+ * CROCHET_TYPE_DEFERRED is also CROCHET_EINVAL here); CROCHET_ENOTREACTOR;
+ * CROCHET_ENOMEM. */
+int crochet_defer_to_thread(crochet_deferred **out, crochet_fn fn, crochet_type return_type,
+                            const crochet_value *args, size_t nargs);
+
+/* Any thread. Registers fn(ctx) to run on the reactor thread when the reactor
+ * stops, before pending results are failed with CROCHET_ESTOPPED; triggers
+ * run in reverse order of registration.
+ * Returns CROCHET_OK; CROCHET_EINVAL for a NULL fn; CROCHET_ESTATE before
+ * setup/no_setup; CROCHET_ESTOPPED once stopping has begun; CROCHET_ENOMEM. */
+int crochet_add_shutdown_trigger(void (*fn)(void *ctx), void *ctx);
+
+/* ------------------------------------------------------------------------- */
+/* Logging                                                                    */
+/* ------------------------------------------------------------------------- */
+
+enum { CROCHET_LOG_DEBUG = 10, CROCHET_LOG_INFO = 20, CROCHET_LOG_WARNING = 30, CROCHET_LOG_ERROR = 40 };
+
+/* Receives one log record; message is valid for the call only. */
+typedef void (*crochet_log_fn)(int level, const char *message, void *ctx);
+
+/* Any thread. Sends log records to fn(level, message, ctx); NULL restores the
+ * default, which writes "libcrochet: LEVEL: message" lines to stderr. Handlers
+ * are called on the library's logging thread, never on the reactor thread,
+ * one record at a time, in order; records still queued at exit are delivered
+ * before the process ends. */
+void crochet_set_log_handler(crochet_log_fn fn, void *ctx);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* CROCHET_H */
