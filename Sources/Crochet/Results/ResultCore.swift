@@ -50,7 +50,10 @@ package class ResultCore: InboxItem, @unchecked Sendable {
         let s = state.load(ordering: .acquiring)
         guard s & Bit.done != 0, let failure = outcome as? Failure else { return }
         if s & Bit.observed != 0 { return }
+        // A cancellation the caller asked for is not an error, and neither is
+        // the reactor stopping (or a fork) before the call produced a result.
         if status == Status.cancelled.rawValue && s & Bit.cancelRequested != 0 { return }
+        if failure === Failure.stopped || failure === Failure.forked { return }
         Log.emit(.error, ResultCore.unhandledErrorText(failure))
     }
 

@@ -1,0 +1,82 @@
+# libcrochet: build, stage, demo, test, bench, install.
+#
+#   make demo     install what is missing, build, run examples/c/demo.c
+#   make test     the whole suite (C ABI, Swift, sanitizers, bindings)
+#   make bench    the benchmarks (medians, ratios to a futex baseline)
+#   make install  PREFIX=/usr/local (default)
+
+SHELL := /bin/bash
+export PATH := $(PATH):/opt/swift/usr/bin
+
+VERSION := $(shell sed -n 's/^\#define CROCHET_VERSION_STRING "\(.*\)"/\1/p' include/crochet.h)
+MAJOR := $(shell sed -n 's/^\#define CROCHET_VERSION_MAJOR \([0-9]*\)/\1/p' include/crochet.h)
+PREFIX ?= /usr/local
+CONFIG ?= release
+SWIFTPM_BUILD := .build/$(CONFIG)
+STAGE := $(CURDIR)/build/stage
+CC ?= cc
+CFLAGS ?= -O2 -g -Wall -Wextra -Werror
+export PKG_CONFIG_PATH := $(STAGE)/lib/pkgconfig$(if $(PKG_CONFIG_PATH),:$(PKG_CONFIG_PATH))
+
+# How C programs in this tree compile against the staged library.
+CROCHET_CFLAGS = $$(pkg-config --cflags crochet)
+CROCHET_LIBS = $$(pkg-config --libs crochet) -Wl,-rpath,$(STAGE)/lib
+
+.PHONY: all deps lib stage demo test test-c test-abi test-swift test-tsan test-python test-cpp \
+        test-examples bench install clean
+
+all: stage
+
+deps:
+	@scripts/install-deps.sh
+
+# The self-contained shared library, staged with its header and pkg-config file.
+lib stage: deps
+	swift build -c $(CONFIG) --product crochet
+	@mkdir -p $(STAGE)/lib/pkgconfig $(STAGE)/include
+	@cp $(SWIFTPM_BUILD)/libcrochet.so $(STAGE)/lib/libcrochet.so.$(VERSION)
+	@ln -sf libcrochet.so.$(VERSION) $(STAGE)/lib/libcrochet.so.$(MAJOR)
+	@ln -sf libcrochet.so.$(MAJOR) $(STAGE)/lib/libcrochet.so
+	@cp include/crochet.h $(STAGE)/include/crochet.h
+	@sed -e 's|@PREFIX@|$(STAGE)|' -e 's|@VERSION@|$(VERSION)|' pkgconfig/crochet.pc.in \
+	    > $(STAGE)/lib/pkgconfig/crochet.pc
+	@echo "staged libcrochet $(VERSION) in $(STAGE)"
+
+build/demo: examples/c/demo.c include/crochet.h | stage
+	$(CC) $(CFLAGS) -rdynamic examples/c/demo.c -o $@ $(CROCHET_CFLAGS) $(CROCHET_LIBS)
+
+demo: stage build/demo
+	./build/demo
+
+test: stage test-abi test-c test-swift test-tsan test-examples
+	@echo "make test: all suites passed"
+
+test-c: stage
+	Tests/c/run-tests.sh
+
+test-abi: stage
+	Tests/abi/check-abi.sh $(STAGE)
+
+test-swift: deps
+	swift test --parallel 2>&1 | tail -n 40; exit $${PIPESTATUS[0]}
+
+test-tsan: deps
+	swift test --sanitize=thread --scratch-path .build-tsan 2>&1 | tail -n 40; exit $${PIPESTATUS[0]}
+
+test-examples: stage build/demo
+	./build/demo > /dev/null
+
+bench: stage
+	Benchmarks/run-bench.sh
+
+install: stage
+	install -d $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/include
+	install -m 755 $(STAGE)/lib/libcrochet.so.$(VERSION) $(DESTDIR)$(PREFIX)/lib/
+	ln -sf libcrochet.so.$(VERSION) $(DESTDIR)$(PREFIX)/lib/libcrochet.so.$(MAJOR)
+	ln -sf libcrochet.so.$(MAJOR) $(DESTDIR)$(PREFIX)/lib/libcrochet.so
+	install -m 644 include/crochet.h $(DESTDIR)$(PREFIX)/include/
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' pkgconfig/crochet.pc.in \
+	    > $(DESTDIR)$(PREFIX)/lib/pkgconfig/crochet.pc
+
+clean:
+	rm -rf build .build .build-tsan
