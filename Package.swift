@@ -23,6 +23,7 @@ let package = Package(
         .target(
             name: "CrochetC",
             dependencies: ["Crochet", "CCrochetHeader"],
+            exclude: ["exports.map"],
             swiftSettings: [
                 .swiftLanguageMode(.v5),
                 .enableExperimentalFeature("CImplementation"),

@@ -1,27 +1,34 @@
 /// A C function to call on the reactor thread through libffi, and its result.
 /// Arguments are copied in at submit: up to four inline, more on the heap.
 package final class ForeignCall: ResultCore, @unchecked Sendable {
-    package static let inlineCapacity = 4
+    static let inlineCapacity = 4
 
     package let function: UnsafeRawPointer
-    package unowned(unsafe) let interface: CallInterface
-    private var inlineArguments: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
-    private let heapArguments: UnsafeMutablePointer<UInt64>?
+    unowned(unsafe) package let interface: CallInterface
+    /// The arguments when they fit; otherwise slot 0 holds the address of a
+    /// heap buffer with them (one pointer less in every call record).
+    @exclusivity(unchecked) private var inlineArguments: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
 
     /// A call to `function` through `interface`; `fill` stores the argument
     /// payloads into the buffer it is given (`interface.signature.count` slots).
     package init(function: UnsafeRawPointer, interface: CallInterface, epoch: UInt32,
-         fill: (UnsafeMutablePointer<UInt64>) -> Void) {
+                 fill: (UnsafeMutablePointer<UInt64>) -> Void) {
         self.function = function
         self.interface = interface
-        let count = interface.signature.count
-        heapArguments = count > ForeignCall.inlineCapacity ? .allocate(capacity: count) : nil
         super.init(epoch: epoch)
-        if let heapArguments {
-            fill(heapArguments)
+        let count = interface.signature.count
+        if count > ForeignCall.inlineCapacity {
+            let heap = UnsafeMutablePointer<UInt64>.allocate(capacity: count)
+            fill(heap)
+            inlineArguments.0 = UInt64(UInt(bitPattern: heap))
         } else if count > 0 {
             withUnsafeMutableBytes(of: &inlineArguments) { fill($0.baseAddress!.assumingMemoryBound(to: UInt64.self)) }
         }
+    }
+
+    @inline(__always) private var heapArguments: UnsafeMutablePointer<UInt64>? {
+        interface.signature.count > ForeignCall.inlineCapacity
+            ? UnsafeMutablePointer(bitPattern: UInt(inlineArguments.0)) : nil
     }
 
     deinit { heapArguments?.deallocate() }

@@ -3,7 +3,7 @@ import CLinux
 /// Where `crochet_raise` puts its failure: one per thread that runs foreign
 /// calls (the reactor thread, each worker), made current around each call.
 package final class RaiseSlot: @unchecked Sendable {
-    package var failure: Failure?
+    @exclusivity(unchecked) package var failure: Failure?
 
     /// The slot of the call running on this thread, if any.
     package static var current: RaiseSlot? {

@@ -16,12 +16,13 @@ public enum ValueType: UInt8, Sendable, CaseIterable {
 /// A tagged 64-bit value, laid out as the C union holds it: the payload's
 /// low bytes hold the narrow types (little-endian), a float its 32 bits.
 public struct Value: Sendable, Equatable {
-    public var type: ValueType
+    // The payload first: 9 bytes, so a result's next 4-byte field packs in.
     public var bits: UInt64
+    public var type: ValueType
 
     @inlinable public init(type: ValueType, bits: UInt64) {
-        self.type = type
         self.bits = bits
+        self.type = type
     }
 
     public static let void = Value(type: .void, bits: 0)

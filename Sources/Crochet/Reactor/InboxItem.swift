@@ -3,7 +3,7 @@
 package class InboxItem: @unchecked Sendable {
     /// The next item in the inbox (or, for results, in the pending registry).
     /// Not reference counted: the inbox and registry own their items.
-    package final var link: UnsafeMutableRawPointer?
+    @exclusivity(unchecked) package final var link: UnsafeMutableRawPointer?
 
     package init() {}
 

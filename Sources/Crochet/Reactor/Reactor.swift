@@ -18,9 +18,9 @@ public final class Reactor: @unchecked Sendable {
     package let epoch: UInt32
 
     // Reactor-thread state.
-    package var timers = TimerHeap()
-    package var registry = Registry()
-    package var watchers: Watchers
+    @exclusivity(unchecked) package var timers = TimerHeap()
+    @exclusivity(unchecked) package var registry = Registry()
+    @exclusivity(unchecked) package var watchers: Watchers
     package let raiseSlot = RaiseSlot()
     package private(set) lazy var workers = WorkerPool(reactor: self)
     private var workersStarted = false
@@ -39,6 +39,8 @@ public final class Reactor: @unchecked Sendable {
 
     /// How long an idle loop spins before it sleeps.
     package static let idleSpinNanoseconds: Int64 = 50_000
+    /// The most PAUSEs between two looks at the inbox while spinning.
+    package static let maximumSpinPauses = 8
 
     package init?(epoch: UInt32) {
         let ep = cl_epoll_create()
@@ -169,9 +171,13 @@ public final class Reactor: @unchecked Sendable {
     private func spinForWork() -> Bool {
         let start = cl_now_ns()
         var i = 0
+        var pauses = 1
         while true {
             if inbox.hasWork { return true }
-            cl_cpu_relax()
+            // Back off between looks: every look pulls the inbox's cache line
+            // away from producers that are pushing onto it.
+            for _ in 0..<pauses { cl_cpu_relax() }
+            if pauses < Reactor.maximumSpinPauses { pauses <<= 1 }
             i += 1
             if i & 63 == 0 {
                 let now = cl_now_ns()

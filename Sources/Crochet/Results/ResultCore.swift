@@ -20,19 +20,20 @@ package class ResultCore: InboxItem, @unchecked Sendable {
         package static let completing: UInt32 = 1 << 6     // a completer claimed the outcome
     }
 
+    // Field order is layout: 4+4+9(+3)+4 bytes pack into 24.
     package final let state = Atomic<UInt32>(0)
     /// The outcome, written once by the completer before `done` is published.
-    package final var status: Int32 = 0
-    package final var value: Value = .void
-    /// The failure, or the `OwnedValue` keeping a value's target alive.
-    package final var outcome: AnyObject?
+    @exclusivity(unchecked) package final var status: Int32 = 0
+    @exclusivity(unchecked) package final var value: Value = .void
     /// The fork generation the result belongs to (`Engine.epoch`).
     package final let epoch: UInt32
+    /// The failure, or the `OwnedValue` keeping a value's target alive.
+    @exclusivity(unchecked) package final var outcome: AnyObject?
 
     // Reactor-thread only: the deferred this result follows, and its place in
     // the reactor's pending registry (`link` is the next pointer there).
-    package final var awaitedDeferred: DeferredCore?
-    package final var registryPrevious: UnsafeMutableRawPointer?
+    @exclusivity(unchecked) package final var awaitedDeferred: DeferredCore?
+    @exclusivity(unchecked) package final var registryPrevious: UnsafeMutableRawPointer?
 
     package init(epoch: UInt32) {
         self.epoch = epoch
