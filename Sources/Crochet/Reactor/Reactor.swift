@@ -166,8 +166,9 @@ public final class Reactor: @unchecked Sendable {
         return ran
     }
 
-    /// Spins (yielding now and then) until work arrives or the idle budget
-    /// runs out. Returns whether work arrived.
+    /// Spins until work arrives or the idle budget runs out; returns whether
+    /// work arrived. Looks at fds too (a non-blocking epoll_wait) now and
+    /// then, and yields often, so that a caller sharing this core gets it.
     private func spinForWork() -> Bool {
         let start = cl_now_ns()
         var i = 0
@@ -179,18 +180,24 @@ public final class Reactor: @unchecked Sendable {
             for _ in 0..<pauses { cl_cpu_relax() }
             if pauses < Reactor.maximumSpinPauses { pauses <<= 1 }
             i += 1
-            if i & 63 == 0 {
+            if i & 7 == 0 {
+                sched_yield()
+                if inbox.hasWork { return true }
                 let now = cl_now_ns()
                 if let deadline = timers.nextDeadline, deadline <= now { return true }
+                if watchers.count > 0 && i & 31 == 0 && poll(timeout: 0) { return true }
                 if now - start > Reactor.idleSpinNanoseconds { return false }
-                sched_yield()
             }
         }
     }
 
-    private func poll(timeout: Int64) {
+    /// Waits up to `timeout` ns (-1: no limit) for fd events and dispatches
+    /// them; returns whether any callback ran.
+    @discardableResult
+    private func poll(timeout: Int64) -> Bool {
         let n = cl_epoll_wait(epollFD, eventFlags, eventData, Int32(eventCapacity), timeout)
-        guard n > 0 else { return }
+        guard n > 0 else { return false }
+        var dispatched = false
         let readMask = UInt32(EPOLLIN.rawValue | EPOLLERR.rawValue | EPOLLHUP.rawValue | EPOLLRDHUP.rawValue)
         let writeMask = UInt32(EPOLLOUT.rawValue | EPOLLERR.rawValue | EPOLLHUP.rawValue)
         for i in 0..<Int(n) {
@@ -204,11 +211,14 @@ public final class Reactor: @unchecked Sendable {
             }
             if flags & readMask != 0, let reader = watchers.reader(fd: fd, registration: registration) {
                 reader(fd)
+                dispatched = true
             }
             if flags & writeMask != 0, let writer = watchers.writer(fd: fd, registration: registration) {
                 writer(fd)
+                dispatched = true
             }
         }
+        return dispatched
     }
 
     // MARK: Calls and deferreds (reactor thread)

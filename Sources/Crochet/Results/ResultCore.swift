@@ -135,9 +135,10 @@ package class ResultCore: InboxItem, @unchecked Sendable {
                 cl_cpu_relax()
                 if isDone { SpinPolicy.succeeded(); return true }
                 i += 1
-                if i & 63 == 0 {
+                if i & 15 == 0 {
                     sched_yield()
                     if isDone { SpinPolicy.succeeded(); return true }
+                    if deadline > 0 && cl_now_ns() >= deadline { break }
                 }
             }
             SpinPolicy.failed()
