@@ -120,6 +120,16 @@ struct DurationTests {
         #expect(Duration.seconds(Int64.min).nanoseconds == Int64.min)
     }
 
+    @Test("a negative duration just past the Int64 nanosecond range saturates negative, not positive")
+    func negativeSaturation() {
+        // -9,223,372,036.9 s: the whole seconds fit in Int64 nanoseconds, the
+        // fraction pushes the sum below Int64.min.
+        let d = Duration.seconds(-9_223_372_036) - .milliseconds(900)
+        #expect(d.nanoseconds == Int64.min)
+        // So a wait with this timeout is invalid rather than unlimited.
+        #expect(throws: CrochetError.self) { try d.deadline() }
+    }
+
     @Test("a zero timeout polls, a negative one is invalid, a huge one has no limit")
     func deadlines() throws {
         #expect(try Duration.zero.deadline() == 0)
