@@ -65,6 +65,8 @@ test-tsan: deps
 
 test-examples: stage build/demo
 	./build/demo > /dev/null
+	swift build --product SwiftDemo
+	timeout 60 .build/debug/SwiftDemo
 
 bench: stage
 	Benchmarks/run-bench.sh

@@ -36,6 +36,12 @@ let package = Package(
                 ]),
             ]
         ),
+        .executableTarget(
+            name: "SwiftDemo",
+            dependencies: ["Crochet"],
+            path: "examples/swift",
+            swiftSettings: [.swiftLanguageMode(.v5)]
+        ),
         .testTarget(
             name: "CrochetTests",
             dependencies: ["Crochet"],

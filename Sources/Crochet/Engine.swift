@@ -177,6 +177,7 @@ public enum Engine {
 
     private static func prepareFork() {
         lock.lock()
+        CallInterface.lock.lock()
         ResultStore.lock.lock()
         AsyncWaiters.lock.lock()
         Log.lockForFork()
@@ -186,6 +187,7 @@ public enum Engine {
         Log.unlockAfterFork()
         AsyncWaiters.lock.unlock()
         ResultStore.lock.unlock()
+        CallInterface.lock.unlock()
         lock.unlock()
     }
 
@@ -193,6 +195,7 @@ public enum Engine {
         Log.resetAfterFork()
         AsyncWaiters.lock.reinitialize()
         ResultStore.lock.reinitialize()
+        CallInterface.lock.reinitialize()
         lock.reinitialize()
         // The reactor thread does not exist here: forget it. Inherited results
         // complete as stopped when looked at; setup() starts a fresh reactor.

@@ -67,7 +67,8 @@ package final class CallInterface: @unchecked Sendable {
         }
     }
 
-    private static let cache = Mutex<[Signature: CallInterface]>([:])
+    static let lock = ForkSafeLock()
+    nonisolated(unsafe) private static var cache: [Signature: CallInterface] = [:]
 
     /// The interface for `signature`, prepared on first use. A one-entry
     /// thread-local cache makes repeated submits of one signature lock-free.
@@ -77,10 +78,10 @@ package final class CallInterface: @unchecked Sendable {
             let interface = Unmanaged<CallInterface>.fromOpaque(last).takeUnretainedValue()
             if interface.signature == signature { return interface }
         }
-        let interface: CallInterface? = cache.withLock { table in
-            if let found = table[signature] { return found }
+        let interface: CallInterface? = lock.withLock {
+            if let found = cache[signature] { return found }
             guard let made = CallInterface(signature) else { return nil }
-            table[signature] = made
+            cache[signature] = made
             return made
         }
         if let interface {

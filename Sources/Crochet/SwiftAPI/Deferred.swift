@@ -13,6 +13,8 @@ public final class Deferred<T>: @unchecked Sendable {
         }
     }
 
+    init(core: DeferredCore) { self.core = core }
+
     private static func requireReactorThread() {
         precondition(Engine.inReactorThread,
                      "BUG DETECTED: a Deferred may only be used on the reactor thread")

@@ -1,0 +1,241 @@
+/* fork(): in the child, results inherited from the parent complete with
+ * CROCHET_ESTOPPED and crochet_setup() starts a fresh reactor; the parent's
+ * reactor is not disturbed. Children report through their exit status (an
+ * ASSERT in a child aborts it) and are watched with bounded waits. */
+#include "harness.h"
+#include <signal.h>
+#include <sys/wait.h>
+
+/* Parent: waits up to `limit` seconds for the child and expects exit status 0. */
+static void expect_child_ok(pid_t pid, double limit) {
+    double deadline = harness_now() + limit;
+    int status = 0;
+    for (;;) {
+        pid_t w = waitpid(pid, &status, WNOHANG);
+        ASSERT(w == 0 || w == pid);
+        if (w == pid) break;
+        if (harness_now() > deadline) {
+            kill(pid, SIGKILL);
+            waitpid(pid, NULL, 0);
+            FAIL("child %d still running after %.1f s", (int)pid, limit);
+        }
+        usleep(5 * 1000);   /* polling waitpid: nothing to block on with a bound */
+    }
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+        FAIL("child %s %d", WIFEXITED(status) ? "exited with status" : "was killed by signal",
+             WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
+}
+
+static pid_t fork_child(void) {
+    fflush(stdout);
+    fflush(stderr);
+    pid_t pid = fork();
+    ASSERT(pid >= 0);
+    return pid;
+}
+
+static crochet_deferred *never_fires(void) {
+    crochet_deferred *d;
+    ASSERT_OK(crochet_deferred_new(&d, NULL, NULL));
+    return d;
+}
+
+static crochet_deferred *kept;   /* a deferred the parent fires after the fork */
+static crochet_deferred *keep_deferred(void) {
+    ASSERT_OK(crochet_deferred_new(&kept, NULL, NULL));
+    return crochet_deferred_retain(kept);
+}
+static void fire_kept(void *ctx) {
+    (void)ctx;
+    ASSERT_OK(crochet_deferred_callback(kept, crochet_int32(1234)));
+    crochet_deferred_release(kept);
+}
+
+static int32_t add(int32_t a, int32_t b) { return a + b; }
+
+struct where { pthread_t thread; int in_reactor; };
+static struct where where;
+static int32_t note_where(int32_t x) {
+    where.thread = pthread_self();
+    where.in_reactor = crochet_in_reactor_thread();
+    return x + 1;
+}
+
+static void open_latch(void *ctx) { latch_open(ctx); }
+
+/* In a fork() child, a result that was pending in the parent completes with CROCHET_ESTOPPED (failure code ESTOPPED) when waited on, while a result already completed keeps its value. */
+TEST(inherited_pending_results_are_stopped_in_child) {
+    ASSERT_OK(crochet_setup());
+    crochet_result *pending, *done;
+    ASSERT_OK(crochet_submit(&pending, (crochet_fn)never_fires, CROCHET_TYPE_DEFERRED, NULL, 0));
+    ASSERT_OK(CROCHET_SUBMIT(&done, add, CROCHET_TYPE_INT32, crochet_int32(2), crochet_int32(3)));
+    ASSERT_OK(crochet_wait(done, 10.0, NULL));
+    ASSERT_STATUS(crochet_wait(pending, 0.02, NULL), CROCHET_ETIMEDOUT);
+
+    pid_t pid = fork_child();
+    if (pid == 0) {
+        ASSERT_STATUS(crochet_wait(pending, 5.0, NULL), CROCHET_ESTOPPED);
+        const crochet_failure *f = crochet_original_failure(pending);
+        ASSERT_NOT_NULL(f);
+        ASSERT_EQ(crochet_failure_code(f), CROCHET_ESTOPPED);
+        crochet_value v = { 0 };
+        ASSERT_OK(crochet_wait(done, 0, &v));
+        ASSERT_EQ(v.u.i32, 5);
+        crochet_result_release(pending);
+        crochet_result_release(done);
+        _exit(0);
+    }
+    expect_child_ok(pid, 10.0);
+    /* The parent's copy is untouched. */
+    ASSERT_STATUS(crochet_wait(pending, 0, NULL), CROCHET_ETIMEDOUT);
+    ASSERT_NULL(crochet_original_failure(pending));
+    crochet_result_release(pending);
+    crochet_result_release(done);
+}
+
+struct child_waiter { crochet_result *r; int status; };
+static void *child_wait(void *p) {
+    struct child_waiter *w = p;
+    w->status = crochet_wait(w->r, 5.0, NULL);
+    return NULL;
+}
+
+/* In a fork() child, several threads waiting on one inherited pending result all get CROCHET_ESTOPPED. */
+TEST(child_threads_waiting_on_inherited_result_get_estopped) {
+    ASSERT_OK(crochet_setup());
+    crochet_result *pending;
+    ASSERT_OK(crochet_submit(&pending, (crochet_fn)never_fires, CROCHET_TYPE_DEFERRED, NULL, 0));
+    ASSERT_STATUS(crochet_wait(pending, 0.02, NULL), CROCHET_ETIMEDOUT);
+    pid_t pid = fork_child();
+    if (pid == 0) {
+        struct child_waiter w[3];
+        pthread_t t[3];
+        for (int i = 0; i < 3; i++) {
+            w[i] = (struct child_waiter){ pending, 99 };
+            ASSERT_EQ(pthread_create(&t[i], NULL, child_wait, &w[i]), 0);
+        }
+        for (int i = 0; i < 3; i++) {
+            ASSERT_EQ(pthread_join(t[i], NULL), 0);
+            ASSERT_STATUS(w[i].status, CROCHET_ESTOPPED);
+        }
+        _exit(0);
+    }
+    expect_child_ok(pid, 10.0);
+    crochet_result_release(pending);
+}
+
+/* crochet_setup() in a fork() child starts a fresh reactor on a new thread there: submissions, wait_for and call_later work, and the child exits cleanly. */
+TEST(setup_in_child_starts_fresh_reactor) {
+    ASSERT_OK(crochet_setup());
+    crochet_value v;
+    ASSERT_OK(crochet_wait_for(&v, NULL, 10.0, (crochet_fn)note_where, CROCHET_TYPE_INT32,
+                               (crochet_value[]){ crochet_int32(1) }, 1));
+    pid_t pid = fork_child();
+    if (pid == 0) {
+        ASSERT_OK(crochet_setup());
+        crochet_result *r;
+        ASSERT_OK(CROCHET_SUBMIT(&r, add, CROCHET_TYPE_INT32, crochet_int32(40), crochet_int32(2)));
+        crochet_value cv = { 0 };
+        ASSERT_OK(crochet_wait(r, 5.0, &cv));
+        ASSERT_EQ(cv.type, CROCHET_TYPE_INT32);
+        ASSERT_EQ(cv.u.i32, 42);
+        crochet_result_release(r);
+        where.in_reactor = 0;
+        ASSERT_OK(crochet_wait_for(&cv, NULL, 5.0, (crochet_fn)note_where, CROCHET_TYPE_INT32,
+                                   (crochet_value[]){ crochet_int32(9) }, 1));
+        ASSERT_EQ(cv.u.i32, 10);
+        ASSERT_EQ(where.in_reactor, 1);
+        ASSERT(!pthread_equal(where.thread, pthread_self()));
+        latch l = LATCH_INIT;
+        ASSERT_OK(crochet_call_later(NULL, 0.01, open_latch, &l));
+        ASSERT(latch_wait(&l, 5.0));
+        exit(0);   /* through the exit handler, which stops the child's reactor */
+    }
+    expect_child_ok(pid, 10.0);
+}
+
+/* The parent's reactor keeps working after a fork: a deferred pending at the fork still delivers its value to the parent, and new submissions work, while and after the child runs its own reactor. */
+TEST(parent_reactor_keeps_working_after_fork) {
+    ASSERT_OK(crochet_setup());
+    crochet_result *pending;
+    ASSERT_OK(crochet_submit(&pending, (crochet_fn)keep_deferred, CROCHET_TYPE_DEFERRED, NULL, 0));
+    ASSERT_STATUS(crochet_wait(pending, 0.02, NULL), CROCHET_ETIMEDOUT);
+    pid_t pid = fork_child();
+    if (pid == 0) {
+        ASSERT_STATUS(crochet_wait(pending, 5.0, NULL), CROCHET_ESTOPPED);
+        ASSERT_OK(crochet_setup());
+        crochet_value cv;
+        ASSERT_OK(crochet_wait_for(&cv, NULL, 5.0, (crochet_fn)add, CROCHET_TYPE_INT32,
+                                   (crochet_value[]){ crochet_int32(1), crochet_int32(1) }, 2));
+        ASSERT_EQ(cv.u.i32, 2);
+        exit(0);
+    }
+    crochet_value v = { 0 };
+    ASSERT_OK(crochet_wait_for(&v, NULL, 10.0, (crochet_fn)add, CROCHET_TYPE_INT32,
+                               (crochet_value[]){ crochet_int32(3), crochet_int32(4) }, 2));
+    ASSERT_EQ(v.u.i32, 7);
+    ASSERT_OK(crochet_call_from_thread(fire_kept, NULL));
+    ASSERT_OK(crochet_wait(pending, 10.0, &v));
+    ASSERT_EQ(v.u.i32, 1234);
+    crochet_result_release(pending);
+    expect_child_ok(pid, 10.0);
+    ASSERT_OK(crochet_wait_for(&v, NULL, 10.0, (crochet_fn)add, CROCHET_TYPE_INT32,
+                               (crochet_value[]){ crochet_int32(5), crochet_int32(6) }, 2));
+    ASSERT_EQ(v.u.i32, 11);
+}
+
+/* A fork() child that never calls crochet_setup can still exit() cleanly (the inherited exit handler does not hang on the parent's reactor thread, which does not exist there). */
+TEST(child_without_setup_exits_cleanly) {
+    ASSERT_OK(crochet_setup());
+    crochet_result *pending;
+    ASSERT_OK(crochet_submit(&pending, (crochet_fn)never_fires, CROCHET_TYPE_DEFERRED, NULL, 0));
+    uint64_t id;
+    ASSERT_OK(crochet_stash(pending, &id));
+    pid_t pid = fork_child();
+    if (pid == 0) exit(0);
+    expect_child_ok(pid, 10.0);
+    crochet_result_release(pending);
+}
+
+static atomic_int hammering = 1;
+static void *hammer(void *p) {
+    (void)p;
+    while (atomic_load(&hammering)) {
+        crochet_value v;
+        int s = crochet_wait_for(&v, NULL, 10.0, (crochet_fn)add, CROCHET_TYPE_INT32,
+                                 (crochet_value[]){ crochet_int32(1), crochet_int32(2) }, 2);
+        if (s != CROCHET_OK || v.u.i32 != 3) abort();
+        crochet_result *r;
+        if (crochet_submit(&r, (crochet_fn)never_fires, CROCHET_TYPE_DEFERRED, NULL, 0) != CROCHET_OK) abort();
+        crochet_cancel(r);
+        crochet_result_release(r);
+    }
+    return NULL;
+}
+
+/* Forking while other threads keep submitting, waiting and cancelling: every child sees its inherited pending result stopped, starts its own reactor and exits cleanly, and the parent keeps working. */
+TEST(fork_while_busy) {
+    ASSERT_OK(crochet_setup());
+    pthread_t t[4];
+    for (int i = 0; i < 4; i++) ASSERT_EQ(pthread_create(&t[i], NULL, hammer, NULL), 0);
+    for (int round = 0; round < 15; round++) {
+        crochet_result *pending;
+        ASSERT_OK(crochet_submit(&pending, (crochet_fn)never_fires, CROCHET_TYPE_DEFERRED, NULL, 0));
+        pid_t pid = fork_child();
+        if (pid == 0) {
+            ASSERT_STATUS(crochet_wait(pending, 5.0, NULL), CROCHET_ESTOPPED);
+            ASSERT_OK(crochet_setup());
+            crochet_value cv;
+            ASSERT_OK(crochet_wait_for(&cv, NULL, 5.0, (crochet_fn)add, CROCHET_TYPE_INT32,
+                                       (crochet_value[]){ crochet_int32(round), crochet_int32(1) }, 2));
+            ASSERT_EQ(cv.u.i32, round + 1);
+            exit(0);
+        }
+        expect_child_ok(pid, 10.0);
+        ASSERT_OK(crochet_cancel(pending));
+        ASSERT_STATUS(crochet_wait(pending, 10.0, NULL), CROCHET_ECANCELLED);
+        crochet_result_release(pending);
+    }
+    atomic_store(&hammering, 0);
+    for (int i = 0; i < 4; i++) ASSERT_EQ(pthread_join(t[i], NULL), 0);
+}
