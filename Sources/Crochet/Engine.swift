@@ -140,8 +140,7 @@ public enum Engine {
             r.requestStop()
             let previous = cl_tls_reactor()
             cl_tls_set_reactor(Unmanaged.passUnretained(r).toOpaque())
-            let (first, _) = r.inbox.takeAll()
-            r.shutDown(pending: first)
+            r.shutDown(pending: r.takePending())
             cl_tls_set_reactor(previous)
         }
         return .ok
@@ -160,8 +159,7 @@ public enum Engine {
             r.requestStop()
             if r.isCurrentThread {
                 // exit() from a reactor callback: the loop will never resume.
-                let (first, _) = r.inbox.takeAll()
-                if !r.finished.load(ordering: .acquiring) { r.shutDown(pending: first) }
+                if !r.finished.load(ordering: .acquiring) { r.shutDown(pending: r.takePending()) }
             } else if ownThread {
                 _ = cl_thread_join(thread, 5_000_000_000)
             } else {

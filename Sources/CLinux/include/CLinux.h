@@ -38,6 +38,9 @@ static inline void cl_cpu_relax(void) {
 #endif
 }
 
+/* Brings the cache line at p in for writing (a hint). */
+static inline void cl_prefetch(const void *p) { __builtin_prefetch(p, 1, 3); }
+
 /* --- thread-locals --- */
 
 /* The call whose crochet_raise slot is live on this thread (NULL outside). */

@@ -1,10 +1,13 @@
+import CLinux
+
 /// A C function to call on the reactor thread through libffi, and its result.
 /// Arguments are copied in at submit: up to four inline, more on the heap.
 package final class ForeignCall: ResultCore, @unchecked Sendable {
     static let inlineCapacity = 4
 
     package let function: UnsafeRawPointer
-    unowned(unsafe) package let interface: CallInterface
+    /// Cached interfaces live forever: no reference counting per use.
+    private let interfaceReference: Unmanaged<CallInterface>
     /// The arguments when they fit; otherwise slot 0 holds the address of a
     /// heap buffer with them (one pointer less in every call record).
     @exclusivity(unchecked) private var inlineArguments: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
@@ -14,7 +17,7 @@ package final class ForeignCall: ResultCore, @unchecked Sendable {
     package init(function: UnsafeRawPointer, interface: CallInterface, epoch: UInt32,
                  fill: (UnsafeMutablePointer<UInt64>) -> Void) {
         self.function = function
-        self.interface = interface
+        self.interfaceReference = Unmanaged.passUnretained(interface)
         super.init(epoch: epoch)
         let count = interface.signature.count
         if count > ForeignCall.inlineCapacity {
@@ -26,8 +29,12 @@ package final class ForeignCall: ResultCore, @unchecked Sendable {
         }
     }
 
+    @inline(__always) private var signature: Signature {
+        interfaceReference._withUnsafeGuaranteedRef { $0.signature }
+    }
+
     @inline(__always) private var heapArguments: UnsafeMutablePointer<UInt64>? {
-        interface.signature.count > ForeignCall.inlineCapacity
+        signature.count > ForeignCall.inlineCapacity
             ? UnsafeMutablePointer(bitPattern: UInt(inlineArguments.0)) : nil
     }
 
@@ -37,10 +44,15 @@ package final class ForeignCall: ResultCore, @unchecked Sendable {
     /// slot. Any thread (the reactor, or a worker for `deferToThread`).
     @inline(__always)
     package func invoke() -> UInt64 {
-        if let heapArguments { return interface.call(function, arguments: heapArguments) }
+        let function = self.function
+        if let heapArguments {
+            return interfaceReference._withUnsafeGuaranteedRef { $0.call(function, arguments: heapArguments) }
+        }
         var copy = inlineArguments
-        return withUnsafeMutableBytes(of: &copy) {
-            interface.call(function, arguments: $0.baseAddress!.assumingMemoryBound(to: UInt64.self))
+        return withUnsafeMutableBytes(of: &copy) { bytes in
+            interfaceReference._withUnsafeGuaranteedRef {
+                $0.call(function, arguments: bytes.baseAddress!.assumingMemoryBound(to: UInt64.self))
+            }
         }
     }
 
@@ -50,8 +62,23 @@ package final class ForeignCall: ResultCore, @unchecked Sendable {
             fail(Failure.cancelledBeforeStart)
             return
         }
-        let (raw, raised) = reactor.raiseSlot.collect { invoke() }
-        reactor.finishCall(self, returnType: interface.signature.returnType, raw: raw, raised: raised)
+        let slot = reactor.raiseSlotReference
+        let previous = cl_tls_current_call()
+        cl_tls_set_current_call(slot.toOpaque())
+        let raw = invoke()
+        cl_tls_set_current_call(previous)
+        let returnType = signature.returnType
+        // The common case inline: nothing raised, a plain value returned.
+        if slot._withUnsafeGuaranteedRef({ $0.failure == nil }) && returnType != .deferred {
+            succeed(Value.fromReturnSlot(raw, type: returnType))
+            return
+        }
+        let raised = slot._withUnsafeGuaranteedRef { s -> Failure? in
+            let f = s.failure
+            s.failure = nil
+            return f
+        }
+        reactor.finishCall(self, returnType: returnType, raw: raw, raised: raised)
     }
 
     package override func reject(on reactor: Reactor) { fail(Failure.stopped) }

@@ -34,9 +34,11 @@ package final class Inbox: @unchecked Sendable {
 
     @inline(__always) package var isClosed: Bool { head.load(ordering: .acquiring) & Inbox.closedBit != 0 }
 
-    /// Takes every item, oldest first, as the start of a linked list whose
-    /// references the caller now owns. Also says whether the inbox is closed.
-    package func takeAll() -> (first: UnsafeMutableRawPointer?, closed: Bool) {
+    /// Takes every item into `batch` (growing it as needed), newest first:
+    /// the caller runs them from the end for arrival order, and owns their
+    /// references. Reads each item once and writes none. Also says whether
+    /// the inbox is closed.
+    func takeAll(into batch: inout Batch) -> (count: Int, closed: Bool) {
         var old = head.load(ordering: .relaxed)
         while true {
             let (exchanged, current) = head.compareExchange(
@@ -44,16 +46,32 @@ package final class Inbox: @unchecked Sendable {
             if exchanged { break }
             old = current
         }
-        // Reverse the stack into arrival order.
+        var count = 0
         var node = UnsafeMutableRawPointer(bitPattern: old & ~Inbox.closedBit)
-        var reversed: UnsafeMutableRawPointer? = nil
         while let current = node {
-            let item = Unmanaged<InboxItem>.fromOpaque(current).takeUnretainedValue()
-            node = item.link
-            item.link = reversed
-            reversed = current
+            batch.append(current, at: count)
+            count += 1
+            node = Unmanaged<InboxItem>.fromOpaque(current)._withUnsafeGuaranteedRef { $0.link }
         }
-        return (reversed, old & Inbox.closedBit != 0)
+        return (count, old & Inbox.closedBit != 0)
+    }
+
+    /// A reusable array of item pointers, owned by the reactor thread.
+    struct Batch {
+        private(set) var items: UnsafeMutablePointer<UnsafeMutableRawPointer> = .allocate(capacity: 1024)
+        private var capacity = 1024
+
+        @inline(__always)
+        mutating func append(_ item: UnsafeMutableRawPointer, at index: Int) {
+            if index == capacity {
+                let grown = UnsafeMutablePointer<UnsafeMutableRawPointer>.allocate(capacity: capacity * 2)
+                grown.moveInitialize(from: items, count: capacity)
+                items.deallocate()
+                items = grown
+                capacity *= 2
+            }
+            items[index] = item
+        }
     }
 
     /// Closes the inbox; returns whether this call closed it.

@@ -22,8 +22,11 @@ public final class Reactor: @unchecked Sendable {
     @exclusivity(unchecked) package var registry = Registry()
     @exclusivity(unchecked) package var watchers: Watchers
     package let raiseSlot = RaiseSlot()
+    /// `raiseSlot` without reference counting, for the per-call hot path.
+    package let raiseSlotReference: Unmanaged<RaiseSlot>
     package private(set) lazy var workers = WorkerPool(reactor: self)
     private var workersStarted = false
+    private var batch = Inbox.Batch()
     private let eventCapacity = 256
     private let eventFlags: UnsafeMutablePointer<UInt32>
     private let eventData: UnsafeMutablePointer<UInt64>
@@ -59,6 +62,7 @@ public final class Reactor: @unchecked Sendable {
         wakeFD = wake
         self.epoch = epoch
         watchers = Watchers(epollFD: ep)
+        raiseSlotReference = Unmanaged.passUnretained(raiseSlot)
         eventFlags = .allocate(capacity: eventCapacity)
         eventData = .allocate(capacity: eventCapacity)
     }
@@ -120,13 +124,13 @@ public final class Reactor: @unchecked Sendable {
         cl_tls_set_reactor(Unmanaged.passUnretained(self).toOpaque())
         defer { cl_tls_set_reactor(nil) }
         while true {
-            let (first, closed) = inbox.takeAll()
+            let (count, closed) = inbox.takeAll(into: &batch)
             if closed {
-                shutDown(pending: first)
+                shutDown(pending: count)
                 return
             }
-            var worked = first != nil
-            runItems(first)
+            var worked = count > 0
+            runBatch(count)
             if timers.count > 0 && runDueTimers() { worked = true }
             if worked {
                 // Under constant load, still look at fds every turn.
@@ -146,13 +150,19 @@ public final class Reactor: @unchecked Sendable {
         }
     }
 
-    private func runItems(_ first: UnsafeMutableRawPointer?) {
-        var node = first
-        while let raw = node {
-            let item = Unmanaged<InboxItem>.fromOpaque(raw).takeRetainedValue()
-            node = item.link
-            item.link = nil
+    /// Takes what waits in the inbox into the batch (to stop without the loop).
+    package func takePending() -> Int { inbox.takeAll(into: &batch).count }
+
+    /// Runs the batch's items in arrival order (the batch is newest first),
+    /// prefetching a few items ahead: a big batch no longer fits in cache.
+    private func runBatch(_ count: Int) {
+        let items = batch.items
+        var i = count - 1
+        while i >= 0 {
+            if i >= 4 { cl_prefetch(items[i - 4]) }
+            let item = Unmanaged<InboxItem>.fromOpaque(items[i]).takeRetainedValue()
             item.run(on: self)
+            i -= 1
         }
     }
 
@@ -265,7 +275,7 @@ public final class Reactor: @unchecked Sendable {
 
     /// Runs the shutdown triggers, completes every pending result with
     /// `ESTOPPED`, drops timers and watchers, and joins the workers.
-    package func shutDown(pending first: UnsafeMutableRawPointer?) {
+    package func shutDown(pending count: Int) {
         let list: [() -> Void] = triggers.withLock { t in
             t.stopping = true
             let list = t.list
@@ -273,19 +283,15 @@ public final class Reactor: @unchecked Sendable {
             return list
         }
         for trigger in list.reversed() { trigger() }
-        // Whatever arrived before the inbox closed, and whatever the triggers
-        // tried to add, is rejected: calls complete as stopped.
-        var node = first
-        while true {
-            while let raw = node {
-                let item = Unmanaged<InboxItem>.fromOpaque(raw).takeRetainedValue()
-                node = item.link
-                item.link = nil
-                item.reject(on: self)
+        // Whatever arrived before the inbox closed is rejected: calls
+        // complete as stopped. (Pushes fail once it is closed.)
+        var pending = count
+        while pending > 0 {
+            let items = batch.items
+            for i in stride(from: pending - 1, through: 0, by: -1) {
+                Unmanaged<InboxItem>.fromOpaque(items[i]).takeRetainedValue().reject(on: self)
             }
-            let (more, _) = inbox.takeAll()
-            if more == nil { break }
-            node = more
+            pending = inbox.takeAll(into: &batch).count
         }
         for result in registry.removeAll() {
             result.awaitedDeferred = nil

@@ -64,12 +64,17 @@ package class ResultCore: InboxItem, @unchecked Sendable {
 
     // MARK: Completing
 
-    /// Publishes the outcome once; later completions are ignored. Any thread.
-    /// Returns whether this call completed the result.
+    /// Publishes the outcome once; later completions are ignored. Returns
+    /// whether this call completed the result.
+    ///
+    /// Within one process every completion happens on the reactor thread (or
+    /// on the thread stopping a reactor that never ran), so a plain check
+    /// suffices and the hot path pays one atomic RMW. Only results inherited
+    /// across fork, which any thread of the child may complete, claim the
+    /// outcome first (`claimed: true`).
     @discardableResult
-    package final func complete(status: Int32, value: Value, outcome: AnyObject?) -> Bool {
-        let before = state.bitwiseOr(Bit.completing, ordering: .acquiring).oldValue
-        if before & Bit.completing != 0 { return false }
+    package final func complete(status: Int32, value: Value, outcome: AnyObject?, claimed: Bool = false) -> Bool {
+        if !claimed && state.load(ordering: .relaxed) & (Bit.completing | Bit.done) != 0 { return false }
         self.status = status
         self.value = value
         self.outcome = outcome
@@ -115,7 +120,9 @@ package class ResultCore: InboxItem, @unchecked Sendable {
     /// themselves: they complete as stopped when someone looks at them.
     package final func completeIfInherited() {
         if epoch != Engine.epoch.load(ordering: .relaxed) {
-            fail(Failure.forked)
+            let before = state.bitwiseOr(Bit.completing, ordering: .acquiring).oldValue
+            if before & (Bit.completing | Bit.done) != 0 { return }
+            complete(status: Status.stopped.rawValue, value: .void, outcome: Failure.forked, claimed: true)
         }
     }
 
