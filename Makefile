@@ -34,7 +34,9 @@ deps:
 lib stage: deps
 	swift build -c $(CONFIG) --product crochet
 	@mkdir -p $(STAGE)/lib/pkgconfig $(STAGE)/include
-	@cp $(SWIFTPM_BUILD)/libcrochet.so $(STAGE)/lib/libcrochet.so.$(VERSION)
+	@# Copy then rename: a process that has the old library mapped keeps it intact.
+	@cp $(SWIFTPM_BUILD)/libcrochet.so $(STAGE)/lib/.libcrochet.so.tmp
+	@mv -f $(STAGE)/lib/.libcrochet.so.tmp $(STAGE)/lib/libcrochet.so.$(VERSION)
 	@ln -sf libcrochet.so.$(VERSION) $(STAGE)/lib/libcrochet.so.$(MAJOR)
 	@ln -sf libcrochet.so.$(MAJOR) $(STAGE)/lib/libcrochet.so
 	@cp include/crochet.h $(STAGE)/include/crochet.h

@@ -344,7 +344,8 @@ int crochet_deferred_cancel(crochet_deferred *d);
 /* Adds a pair of callbacks: on_value runs with the value if d succeeds,
  * on_failure with the failure (borrowed for the call) if it fails; either
  * may be NULL. They run on the reactor thread, in the order added, when d
- * fires, or at once if it already has. A value is borrowed for the call
+ * fires, or at once if it already has (a pair added by a callback while d
+ * fires runs after the pairs added before it, as in Twisted). A value is borrowed for the call
  * (copy an owned pointer's target, or keep d, to keep it).
  * Returns CROCHET_OK; CROCHET_EINVAL for a NULL d; CROCHET_ENOTREACTOR;
  * CROCHET_ENOMEM. */

@@ -19,7 +19,10 @@ public func crochet_call_later(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ d
     guard let fn, delay.isFinite, delay >= 0 else { return EINVAL }
     let (r, s) = Submission.reactor()
     guard let r else { return s.rawValue }
-    let deadline = cl_now_ns() + Int64(min(delay, 1e10) * 1e9)
+    // Saturate: a delay past the clock's range simply never comes.
+    let now = cl_now_ns()
+    let nanoseconds = delay * 1e9
+    let deadline = nanoseconds >= Double(Int64.max - now) ? Int64.max : now + Int64(nanoseconds)
     let call = DelayedCall(deadline: deadline, reactor: r) { fn(ctx) }
     if r.isCurrentThread {
         r.timers.insert(call)

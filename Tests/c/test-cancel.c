@@ -45,6 +45,8 @@ TEST(cancel_not_started) {
     const crochet_failure *f = crochet_original_failure(r);
     ASSERT_NOT_NULL(f);
     ASSERT_EQ(crochet_failure_code(f), CROCHET_ECANCELLED);
+    ASSERT_NOT_NULL(crochet_failure_message(f));
+    ASSERT_NOT_NULL(crochet_failure_traceback(f));
     crochet_result_release(r);
 }
 
@@ -344,4 +346,52 @@ TEST(cancelled_not_logged) {
     pthread_mutex_lock(&log_mu);
     if (unhandled_records != 1) FAIL("%d unhandled-error records, expected 1; log:\n%s", unhandled_records, log_text);
     pthread_mutex_unlock(&log_mu);
+}
+
+/* ---- cancelling a call while it runs ---- */
+static latch running_gate = LATCH_INIT;
+static latch running_entered = LATCH_INIT;
+static atomic_int running_calls;
+int32_t running_plain(void) {
+    atomic_fetch_add(&running_calls, 1);
+    latch_open(&running_entered);
+    return latch_wait(&running_gate, 10.0) ? 8 : -1;
+}
+crochet_deferred *running_then_deferred(struct cancel_probe *p) {
+    latch_open(&running_entered);
+    if (!latch_wait(&running_gate, 10.0)) return NULL;
+    return deferred_with_probe(p);
+}
+
+/* Cancelling a plain call while it runs still completes the result (with its value or CROCHET_ECANCELLED), and the call ran exactly once. */
+TEST(cancel_while_running_plain) {
+    ASSERT_OK(crochet_setup());
+    crochet_result *r = NULL;
+    ASSERT_OK(crochet_submit(&r, (crochet_fn)running_plain, CROCHET_TYPE_INT32, NULL, 0));
+    ASSERT(latch_wait(&running_entered, 10.0));
+    ASSERT_OK(crochet_cancel(r));
+    latch_open(&running_gate);
+    crochet_value v;
+    int s = crochet_wait(r, 10.0, &v);
+    if (s == CROCHET_OK) ASSERT_EQ(v.u.i32, 8);
+    else ASSERT_STATUS(s, CROCHET_ECANCELLED);
+    ASSERT_STATUS(crochet_wait(r, 0, NULL), s);
+    ASSERT_EQ(atomic_load(&running_calls), 1);
+    crochet_result_release(r);
+}
+
+/* Cancelling a call while it runs, when it then returns a deferred, cancels that deferred: its canceller runs and the result completes with CROCHET_ECANCELLED. */
+TEST(cancel_while_running_then_deferred) {
+    ASSERT_OK(crochet_setup());
+    probe.mode = 0;
+    crochet_result *r = NULL;
+    ASSERT_OK(CROCHET_SUBMIT(&r, running_then_deferred, CROCHET_TYPE_DEFERRED, crochet_pointer(&probe)));
+    ASSERT(latch_wait(&running_entered, 10.0));
+    ASSERT_OK(crochet_cancel(r));
+    latch_open(&running_gate);
+    ASSERT_STATUS(crochet_wait(r, 10.0, NULL), CROCHET_ECANCELLED);
+    ASSERT_EQ(atomic_load(&deferred_fn_ran), 1);
+    ASSERT_EQ(atomic_load(&probe.runs), 1);
+    ASSERT_EQ(atomic_load(&probe.on_reactor), 1);
+    crochet_result_release(r);
 }

@@ -94,9 +94,8 @@ static void make_deferred(void *ctx) {
 /* Every deferred function except retain/release returns CROCHET_ENOTREACTOR off the reactor thread. */
 TEST(deferred_functions_off_reactor_are_enotreactor) {
     ASSERT_OK(crochet_setup());
-    crochet_deferred *d = (crochet_deferred *)0x1;
+    crochet_deferred *d = NULL;
     ASSERT_STATUS(crochet_deferred_new(&d, NULL, NULL), CROCHET_ENOTREACTOR);
-    ASSERT_NULL(d);
 
     run_on_reactor(make_deferred, &d);
     ASSERT_NOT_NULL(d);
@@ -105,9 +104,8 @@ TEST(deferred_functions_off_reactor_are_enotreactor) {
     ASSERT_STATUS(crochet_deferred_errback(d, 5, "x"), CROCHET_ENOTREACTOR);
     ASSERT_STATUS(crochet_deferred_cancel(d), CROCHET_ENOTREACTOR);
     ASSERT_STATUS(crochet_deferred_add_callbacks(d, NULL, NULL, NULL), CROCHET_ENOTREACTOR);
-    crochet_result *r = (crochet_result *)0x1;
+    crochet_result *r = NULL;
     ASSERT_STATUS(crochet_result_new(&r, d), CROCHET_ENOTREACTOR);
-    ASSERT_NULL(r);
     ASSERT_EQ(atomic_load(&destroy_count), 0);
     crochet_deferred_release(d);
     ASSERT_EQ(atomic_load(&destroy_count), 0);
@@ -843,4 +841,163 @@ TEST(deferred_retain_release_from_other_threads) {
     crochet_deferred_release(o.d);
     ASSERT(latch_wait(&destroyed, 5.0));
     ASSERT_EQ(atomic_load(&destroy_count), 1);
+}
+
+/* ---- re-entrancy and value types ------------------------------------------ */
+
+struct nested_add { crochet_deferred *d; struct calls log; int add_status; int fire_status; };
+static struct nested_add nested;
+static struct tagged nested_t1, nested_t2, nested_t3;
+
+static void add_from_callback(crochet_value v, void *ctx) {
+    record_value(v, ctx);
+    nested.add_status = crochet_deferred_add_callbacks(nested.d, record_value, record_failure, &nested_t3);
+    nested.fire_status = crochet_deferred_callback(nested.d, crochet_int32(-1));
+}
+
+static void nested_add_body(void *ctx) {
+    (void)ctx;
+    nested_t1 = (struct tagged){ &nested.log, 1 };
+    nested_t2 = (struct tagged){ &nested.log, 2 };
+    nested_t3 = (struct tagged){ &nested.log, 3 };
+    ASSERT_OK(crochet_deferred_new(&nested.d, NULL, NULL));
+    ASSERT_OK(crochet_deferred_add_callbacks(nested.d, add_from_callback, NULL, &nested_t1));
+    ASSERT_OK(crochet_deferred_add_callbacks(nested.d, record_value, NULL, &nested_t2));
+    ASSERT_OK(crochet_deferred_callback(nested.d, crochet_int32(10)));
+    crochet_deferred_release(nested.d);
+}
+
+/* A callback that adds another callback while the deferred fires does not deadlock; callbacks still run in the order added (the new one after those already added, as in Twisted), and firing again from inside is CROCHET_EALREADY. */
+TEST(callback_added_during_firing_runs_after_existing_ones) {
+    ASSERT_OK(crochet_setup());
+    run_on_reactor(nested_add_body, NULL);
+    ASSERT_OK(nested.add_status);
+    ASSERT_STATUS(nested.fire_status, CROCHET_EALREADY);
+    ASSERT_EQ(nested.log.n, 3);
+    for (int i = 0; i < 3; i++) ASSERT_EQ(nested.log.value[i].u.i32, 10);
+    if (nested.log.tag[0] != 1 || nested.log.tag[1] != 2 || nested.log.tag[2] != 3)
+        FAIL("callbacks ran in order %d, %d, %d; expected 1, 2, 3 (the order added)",
+             nested.log.tag[0], nested.log.tag[1], nested.log.tag[2]);
+}
+
+static atomic_int self_release_ran;
+static void release_from_callback(crochet_value v, void *ctx) {
+    (void)v;
+    crochet_deferred_release(ctx);
+    atomic_fetch_add(&self_release_ran, 1);
+}
+
+static void self_release_body(void *ctx) {
+    (void)ctx;
+    crochet_deferred *d;
+    ASSERT_OK(crochet_deferred_new(&d, NULL, NULL));
+    ASSERT_OK(crochet_deferred_add_callbacks(d, release_from_callback, NULL, d));   /* hands it our reference */
+    ASSERT_OK(crochet_deferred_callback(d, crochet_int32(1)));
+}
+
+/* A callback may drop the last reference to its own deferred while it fires. */
+TEST(releasing_last_reference_inside_own_callback) {
+    ASSERT_OK(crochet_setup());
+    run_on_reactor(self_release_body, NULL);
+    ASSERT_EQ(atomic_load(&self_release_ran), 1);
+    run_on_reactor(capture_reactor_thread, NULL);   /* the reactor is still alive */
+}
+
+static int recancel_status = 99;
+static void cancelling_canceller(crochet_deferred *d, void *ctx) {
+    (void)ctx;
+    recancel_status = crochet_deferred_cancel(d);
+}
+
+static void recancel_body(void *ctx) {
+    struct calls *log = ctx;
+    static struct tagged t1;
+    t1 = (struct tagged){ log, 1 };
+    crochet_deferred *d;
+    ASSERT_OK(crochet_deferred_new(&d, cancelling_canceller, NULL));
+    ASSERT_OK(crochet_deferred_add_callbacks(d, record_value, record_failure, &t1));
+    ASSERT_OK(crochet_deferred_cancel(d));
+    crochet_deferred_release(d);
+}
+
+/* Cancelling a deferred again from inside its own canceller is CROCHET_EALREADY and the deferred still ends CROCHET_ECANCELLED, once. */
+TEST(cancel_inside_canceller_is_ealready) {
+    ASSERT_OK(crochet_setup());
+    struct calls log = { 0 };
+    run_on_reactor(recancel_body, &log);
+    ASSERT_STATUS(recancel_status, CROCHET_EALREADY);
+    ASSERT_EQ(log.n, 1);
+    ASSERT_EQ(log.code[0], CROCHET_ECANCELLED);
+}
+
+static void released_result_body(void *ctx) {
+    struct calls *log = ctx;
+    static struct tagged t1;
+    t1 = (struct tagged){ log, 1 };
+    crochet_deferred *d;
+    crochet_result *r;
+    ASSERT_OK(crochet_deferred_new(&d, NULL, NULL));
+    ASSERT_OK(crochet_result_new(&r, d));
+    crochet_result_release(r);   /* nobody will wait */
+    ASSERT_OK(crochet_deferred_add_callbacks(d, record_value, record_failure, &t1));
+    ASSERT_OK(crochet_deferred_callback(d, crochet_int16(-300)));
+    crochet_deferred_release(d);
+}
+
+/* Releasing a following result before the deferred fires is safe: the deferred still fires and runs its callbacks. */
+TEST(result_released_before_fire) {
+    ASSERT_OK(crochet_setup());
+    struct calls log = { 0 };
+    run_on_reactor(released_result_body, &log);
+    ASSERT_EQ(log.n, 1);
+    ASSERT_EQ(log.value[0].type, CROCHET_TYPE_INT16);
+    ASSERT_EQ(log.value[0].u.i16, -300);
+}
+
+struct typed { crochet_value values[12]; crochet_result *r[12]; };
+static void fire_every_type(void *ctx) {
+    struct typed *t = ctx;
+    for (int i = 0; i < 12; i++) {
+        crochet_deferred *d;
+        ASSERT_OK(crochet_deferred_new(&d, NULL, NULL));
+        ASSERT_OK(crochet_result_new(&t->r[i], d));
+        ASSERT_OK(crochet_deferred_callback(d, t->values[i]));
+        crochet_deferred_release(d);
+    }
+}
+
+/* A deferred fired with each value type gives a following result that waits to exactly that type and value. */
+TEST(every_value_type_round_trips_through_a_deferred) {
+    ASSERT_OK(crochet_setup());
+    static struct typed t;
+    static int target;
+    crochet_value vs[12] = {
+        crochet_void(), crochet_int8(-128), crochet_uint8(255), crochet_int16(-32768),
+        crochet_uint16(65535), crochet_int32(INT32_MIN), crochet_uint32(UINT32_MAX), crochet_int64(INT64_MIN),
+        crochet_uint64(UINT64_MAX), crochet_float(1.5f), crochet_double(-1e-300), crochet_pointer(&target),
+    };
+    memcpy(t.values, vs, sizeof vs);
+    run_on_reactor(fire_every_type, &t);
+    for (int i = 0; i < 12; i++) {
+        crochet_value v;
+        memset(&v, 0xAB, sizeof v);
+        ASSERT_OK(crochet_wait(t.r[i], 5.0, &v));
+        ASSERT_EQ(v.type, vs[i].type);
+        switch (vs[i].type) {
+        case CROCHET_TYPE_VOID: break;
+        case CROCHET_TYPE_INT8: ASSERT_EQ(v.u.i8, -128); break;
+        case CROCHET_TYPE_UINT8: ASSERT_EQ(v.u.u8, 255); break;
+        case CROCHET_TYPE_INT16: ASSERT_EQ(v.u.i16, -32768); break;
+        case CROCHET_TYPE_UINT16: ASSERT_EQ(v.u.u16, 65535); break;
+        case CROCHET_TYPE_INT32: ASSERT_EQ(v.u.i32, INT32_MIN); break;
+        case CROCHET_TYPE_UINT32: ASSERT_EQ(v.u.u32, UINT32_MAX); break;
+        case CROCHET_TYPE_INT64: ASSERT_EQ(v.u.i64, INT64_MIN); break;
+        case CROCHET_TYPE_UINT64: ASSERT_U64_EQ(v.u.u64, UINT64_MAX); break;
+        case CROCHET_TYPE_FLOAT: ASSERT_DBL_EQ(v.u.f32, 1.5f); break;
+        case CROCHET_TYPE_DOUBLE: ASSERT_DBL_EQ(v.u.f64, -1e-300); break;
+        case CROCHET_TYPE_POINTER: ASSERT_PTR_EQ(v.u.ptr, &target); break;
+        default: FAIL("unexpected type %d", (int)vs[i].type);
+        }
+        crochet_result_release(t.r[i]);
+    }
 }

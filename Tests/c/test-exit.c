@@ -264,3 +264,41 @@ TEST(queued_log_records_are_delivered_at_exit) {
     }
     ASSERT_CONTAINS(c.text, "Unhandled error in EventualResult");
 }
+
+static void trigger_to_pipe(void *ctx) {
+    char line[64];
+    int n = snprintf(line, sizeof line, "trigger-%d on-reactor=%d\n", (int)(intptr_t)ctx, crochet_in_reactor_thread());
+    ssize_t w = write(child_log_fd, line, (size_t)n);
+    (void)w;
+}
+
+/* At exit, the exit handler stops the reactor, so shutdown triggers run (on the reactor thread, last registered first). */
+TEST(shutdown_triggers_run_at_exit) {
+    struct child c;
+    if (start_child(&c, 0)) {
+        ASSERT_OK(crochet_setup());
+        ASSERT_OK(crochet_add_shutdown_trigger(trigger_to_pipe, (void *)(intptr_t)1));
+        ASSERT_OK(crochet_add_shutdown_trigger(trigger_to_pipe, (void *)(intptr_t)2));
+        return;
+    }
+    finish_child(&c, 10.0);
+    expect_clean_exit(&c);
+    ASSERT_CONTAINS(c.text, "trigger-2 on-reactor=1\ntrigger-1 on-reactor=1\n");
+}
+
+static void exit_on_reactor(void) { exit(0); }
+
+/* A process exits promptly with status 0 when a submitted function calls exit(0) on the reactor thread while main is blocked in crochet_wait. */
+TEST(exit_from_reactor_thread) {
+    struct child c;
+    if (start_child(&c, 1)) {
+        ASSERT_OK(crochet_setup());
+        crochet_result *pending, *exiter;
+        ASSERT_OK(crochet_submit(&pending, (crochet_fn)never_fires, CROCHET_TYPE_DEFERRED, NULL, 0));
+        ASSERT_OK(crochet_submit(&exiter, (crochet_fn)exit_on_reactor, CROCHET_TYPE_VOID, NULL, 0));
+        crochet_wait(pending, INFINITY, NULL);
+        for (;;) pause();   /* the exiting thread owns the exit */
+    }
+    finish_child(&c, 10.0);
+    expect_clean_exit(&c);
+}

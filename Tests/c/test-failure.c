@@ -416,3 +416,74 @@ TEST(wait_for_bad_args) {
     ASSERT_OK(crochet_wait_for(&v, NULL, 10.0, (crochet_fn)marker, CROCHET_TYPE_INT32, NULL, 0));
     ASSERT_EQ(atomic_load(&marker_calls), 1);
 }
+
+crochet_deferred *raise_then_return_deferred(void) {
+    crochet_deferred *d = NULL;
+    if (crochet_deferred_new(&d, NULL, NULL) != CROCHET_OK) return NULL;
+    crochet_raise(808, "raised-before-deferred");
+    return d;
+}
+
+/* A raise inside a function returning a deferred fails the call with the raise, ignoring the returned deferred. */
+TEST(raise_in_deferred_function) {
+    ASSERT_OK(crochet_setup());
+    crochet_result *r = NULL;
+    ASSERT_OK(crochet_submit(&r, (crochet_fn)raise_then_return_deferred, CROCHET_TYPE_DEFERRED, NULL, 0));
+    ASSERT_STATUS(crochet_wait(r, 10.0, NULL), CROCHET_EFAILED);
+    ASSERT_EQ(crochet_failure_code(crochet_original_failure(r)), 808);
+    ASSERT_STREQ(crochet_failure_message(crochet_original_failure(r)), "raised-before-deferred");
+    crochet_result_release(r);
+}
+
+static latch blocker_gate = LATCH_INIT;
+static latch blocker_entered = LATCH_INIT;
+int32_t blocker(void) { latch_open(&blocker_entered); return latch_wait(&blocker_gate, 10.0); }
+
+/* A failing call whose result the caller released before it even ran is still logged as unhandled once it fails. */
+TEST(released_before_completion_still_logged) {
+    ASSERT_OK(crochet_setup());
+    crochet_set_log_handler(capture_log, NULL);
+    crochet_result *b = NULL, *r = NULL;
+    ASSERT_OK(crochet_submit(&b, (crochet_fn)blocker, CROCHET_TYPE_INT32, NULL, 0));
+    ASSERT(latch_wait(&blocker_entered, 10.0));
+    ASSERT_OK(crochet_submit(&r, (crochet_fn)unobserved_raiser, CROCHET_TYPE_VOID, NULL, 0));
+    crochet_result_release(r);
+    latch_open(&blocker_gate);
+    ASSERT_OK(crochet_wait(b, 10.0, NULL));
+    crochet_result_release(b);
+    if (!latch_wait(&any_unhandled, 10.0)) FAIL("never logged; log:\n%s", log_snapshot());
+    ASSERT_CONTAINS(log_snapshot(), "nobody-looked");
+    pthread_mutex_lock(&log_mu);
+    ASSERT_EQ(on_reactor_records, 0);
+    pthread_mutex_unlock(&log_mu);
+}
+
+struct wait_for_outcome { int status; crochet_failure *f; };
+static latch wait_for_started = LATCH_INIT;
+crochet_deferred *plain_never_fires(void) {
+    crochet_deferred *d = NULL;
+    if (crochet_deferred_new(&d, NULL, NULL) != CROCHET_OK) return NULL;
+    latch_open(&wait_for_started);
+    return d;
+}
+static void *wait_for_forever(void *p) {
+    struct wait_for_outcome *o = p;
+    o->status = crochet_wait_for(NULL, &o->f, INFINITY, (crochet_fn)plain_never_fires, CROCHET_TYPE_DEFERRED, NULL, 0);
+    return NULL;
+}
+
+/* A crochet_wait_for blocked with no time limit returns CROCHET_ESTOPPED when the reactor stops, with a failure of code CROCHET_ESTOPPED. */
+TEST(wait_for_stopped) {
+    ASSERT_OK(crochet_setup());
+    struct wait_for_outcome o = { 99, GARBAGE_FAILURE };
+    pthread_t t;
+    ASSERT_EQ(pthread_create(&t, NULL, wait_for_forever, &o), 0);
+    ASSERT(latch_wait(&wait_for_started, 10.0));
+    ASSERT_OK(crochet_stop());
+    ASSERT_EQ(pthread_join(t, NULL), 0);
+    ASSERT_STATUS(o.status, CROCHET_ESTOPPED);
+    ASSERT_NOT_NULL(o.f);
+    ASSERT(o.f != GARBAGE_FAILURE);
+    ASSERT_EQ(crochet_failure_code(o.f), CROCHET_ESTOPPED);
+    crochet_failure_release(o.f);
+}

@@ -3,6 +3,7 @@
  * reactor is not disturbed. Children report through their exit status (an
  * ASSERT in a child aborts it) and are watched with bounded waits. */
 #include "harness.h"
+#include <poll.h>
 #include <signal.h>
 #include <sys/wait.h>
 
@@ -238,4 +239,50 @@ TEST(fork_while_busy) {
     }
     atomic_store(&hammering, 0);
     for (int i = 0; i < 4; i++) ASSERT_EQ(pthread_join(t[i], NULL), 0);
+}
+
+static int log_pipe_fd = -1;
+static void pipe_log(int level, const char *message, void *ctx) {
+    (void)ctx;
+    char line[512];
+    int n = snprintf(line, sizeof line, "%d|%.400s\n", level, message);
+    ssize_t w = write(log_pipe_fd, line, (size_t)n);
+    (void)w;
+}
+
+/* Logging keeps working in a fork() child (its logging thread did not survive the fork): records made there reach the handler, before and after crochet_setup, and are delivered by exit. */
+TEST(logging_works_in_child) {
+    int p[2];
+    ASSERT_EQ(pipe(p), 0);
+    log_pipe_fd = p[1];
+    crochet_set_log_handler(pipe_log, NULL);
+    ASSERT_OK(crochet_setup());
+    crochet_raise(1, "parent-record");   /* starts the parent's logging machinery */
+    pid_t pid = fork_child();
+    if (pid == 0) {
+        close(p[0]);
+        crochet_raise(1, "child-before-setup");
+        ASSERT_OK(crochet_setup());
+        crochet_raise(1, "child-after-setup");
+        exit(0);
+    }
+    expect_child_ok(pid, 10.0);
+    char text[8192];
+    size_t len = 0;
+    text[0] = 0;
+    double deadline = harness_now() + 10.0;
+    while (!(strstr(text, "child-after-setup") && strstr(text, "child-before-setup"))) {
+        double left = deadline - harness_now();
+        if (left <= 0) break;
+        struct pollfd pfd = { p[0], POLLIN, 0 };
+        if (poll(&pfd, 1, (int)(left * 1000) + 1) <= 0) continue;
+        ssize_t n = read(p[0], text + len, sizeof text - 1 - len);
+        if (n <= 0) break;
+        len += (size_t)n;
+        text[len] = 0;
+    }
+    crochet_set_log_handler(NULL, NULL);
+    close(p[0]);
+    ASSERT_CONTAINS(text, "child-before-setup");
+    ASSERT_CONTAINS(text, "child-after-setup");
 }

@@ -1,6 +1,7 @@
 /* crochet_stash and crochet_retrieve: roundtrip, id properties, one-shot
  * retrieval, the store's own reference, and concurrent use. */
 #include "harness.h"
+#include <sys/wait.h>
 
 int32_t value_fn(int32_t x) { return x; }
 
@@ -28,9 +29,10 @@ TEST(roundtrip_same_handle) {
     crochet_result_release(r);      /* ours */
 }
 
-/* A pending result can be stashed, retrieved and waited on until it completes. */
 static latch gate = LATCH_INIT;
 int32_t gated(void) { return latch_wait(&gate, 10.0) ? 5 : -1; }
+
+/* A pending result can be stashed, retrieved and waited on until it completes. */
 TEST(stash_pending_result) {
     ASSERT_OK(crochet_setup());
     crochet_result *r = NULL;
@@ -270,4 +272,57 @@ TEST(concurrent_stash) {
             ASSERT_STATUS(crochet_retrieve(&back, id), CROCHET_ENOTFOUND);
         }
     for (int i = 0; i < THREADS; i++) crochet_result_release(shared[i]);
+}
+
+/* ---- failures of results still stashed at exit ---- */
+static volatile int sink;
+__attribute__((noinline)) void stashed_raiser(void) { crochet_raise(9191, "stashed-at-exit"); sink = 1; }
+
+/* Runs in a child: stashes a failed result nobody observed and a successful one, then exits normally. */
+static void stash_and_exit(void) {
+    if (crochet_setup() != CROCHET_OK) _exit(3);
+    crochet_result *bad = NULL, *good = NULL;
+    if (crochet_submit(&bad, (crochet_fn)stashed_raiser, CROCHET_TYPE_VOID, NULL, 0) != CROCHET_OK) _exit(4);
+    good = finished(6);
+    uint64_t id1, id2;
+    if (crochet_stash(bad, &id1) != CROCHET_OK || crochet_stash(good, &id2) != CROCHET_OK) _exit(5);
+    run_on_reactor(noop, NULL);   /* the failing call has run */
+    crochet_result_release(bad);
+    crochet_result_release(good);
+    exit(0);
+}
+
+/* At exit, the failure of a result still stashed and never observed is logged as an unhandled error (to stderr by default). */
+TEST(stashed_failure_logged_at_exit) {
+    int pipefd[2];
+    ASSERT_EQ(pipe(pipefd), 0);
+    fflush(stdout);
+    fflush(stderr);
+    pid_t pid = fork();
+    ASSERT(pid >= 0);
+    if (pid == 0) {
+        dup2(pipefd[1], 2);
+        close(pipefd[0]);
+        close(pipefd[1]);
+        stash_and_exit();
+    }
+    close(pipefd[1]);
+    static char out[1 << 16];
+    size_t len = 0;
+    ssize_t n;
+    while (len < sizeof out - 1 && (n = read(pipefd[0], out + len, sizeof out - 1 - len)) > 0) len += (size_t)n;
+    out[len] = 0;
+    close(pipefd[0]);
+    int status = 0;
+    ASSERT_EQ(waitpid(pid, &status, 0), pid);
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) FAIL("child status 0x%x; stderr:\n%s", status, out);
+    ASSERT_CONTAINS(out, "ERROR");
+    ASSERT_CONTAINS(out, "Unhandled error");
+    ASSERT_CONTAINS(out, "EventualResult");
+    ASSERT_CONTAINS(out, "stashed-at-exit");
+    ASSERT_CONTAINS(out, "9191");
+    /* The parent uses the library normally. */
+    ASSERT_OK(crochet_setup());
+    crochet_result *r = finished(7);
+    crochet_result_release(r);
 }

@@ -552,6 +552,9 @@ TEST(pointer) {
     a = crochet_pointer((void *)(uintptr_t)0xFFFFFFFFFFFFFF00ULL);
     submit_wait(&v, (crochet_fn)ret_ptr, CROCHET_TYPE_POINTER, &a, 1);
     ASSERT_PTR_EQ(v.u.ptr, (void *)(uintptr_t)0xFFFFFFFFFFFFFF08ULL);
+    a = crochet_pointer(NULL);
+    submit_wait(&v, (crochet_fn)ret_ptr, CROCHET_TYPE_POINTER, &a, 1);
+    ASSERT_PTR_EQ(v.u.ptr, (void *)(uintptr_t)8);
 }
 
 static atomic_int void_calls;
@@ -590,8 +593,9 @@ TEST(zero_args_null_array) {
     ASSERT_EQ(atomic_load(&zero_calls), 2);
 }
 
-/* CROCHET_SUBMIT passes trailing constructor calls as the arguments, in order. */
 int64_t sub3(int64_t a, int32_t b, int8_t c) { return a * 10000 + b * 100 + c; }
+
+/* CROCHET_SUBMIT passes trailing constructor calls as the arguments, in order. */
 TEST(submit_macro) {
     ASSERT_OK(crochet_setup());
     crochet_result *r = NULL;
@@ -760,4 +764,78 @@ TEST(in_reactor_thread_inside_call) {
     ASSERT_EQ(pthread_create(&t, NULL, off_thread_in_reactor, &other), 0);
     ASSERT_EQ(pthread_join(t, NULL), 0);
     ASSERT_EQ(other, 0);
+}
+
+/* ---- submitting from the reactor thread ---- */
+int64_t inner_fn(int64_t x) { return x + crochet_in_reactor_thread(); }
+crochet_result *outer_fn(int64_t x) {
+    crochet_result *r = NULL;
+    if (CROCHET_SUBMIT(&r, inner_fn, CROCHET_TYPE_INT64, crochet_int64(x)) != CROCHET_OK) return NULL;
+    return r;
+}
+
+/* A call submitted from inside a submitted call runs later on the reactor and its result can be waited on elsewhere. */
+TEST(submit_from_reactor_thread) {
+    ASSERT_OK(crochet_setup());
+    crochet_value v;
+    submit_wait(&v, (crochet_fn)outer_fn, CROCHET_TYPE_POINTER, (crochet_value[]){ crochet_int64(99) }, 1);
+    crochet_result *inner = v.u.ptr;
+    ASSERT_NOT_NULL(inner);
+    ASSERT_OK(crochet_wait(inner, 10.0, &v));
+    ASSERT_EQ(v.type, CROCHET_TYPE_INT64);
+    ASSERT_EQ(v.u.i64, 100);
+    crochet_result_release(inner);
+}
+
+/* ---- ordering with crochet_call_from_thread ---- */
+static int64_t mixed_log[2000];   /* reactor thread only */
+static int mixed_len;
+void record_submit(int64_t seq) { if (mixed_len < 2000) mixed_log[mixed_len++] = seq; }
+static void record_cb(void *ctx) { if (mixed_len < 2000) mixed_log[mixed_len++] = (int64_t)(intptr_t)ctx; }
+static void nothing(void *ctx) { (void)ctx; }
+
+/* Submissions and crochet_call_from_thread calls from one thread run in the order they were made. */
+TEST(fifo_with_call_from_thread) {
+    ASSERT_OK(crochet_setup());
+    crochet_result *rs[1000];
+    int nr = 0;
+    for (int64_t i = 0; i < 2000; i++) {
+        if (i % 2 == 0) ASSERT_OK(CROCHET_SUBMIT(&rs[nr++], record_submit, CROCHET_TYPE_VOID, crochet_int64(i)));
+        else ASSERT_OK(crochet_call_from_thread(record_cb, (void *)(intptr_t)i));
+    }
+    run_on_reactor(nothing, NULL);
+    ASSERT_EQ(mixed_len, 2000);
+    for (int i = 0; i < 2000; i++) ASSERT_EQ(mixed_log[i], i);
+    for (int i = 0; i < nr; i++) {
+        ASSERT_OK(crochet_wait(rs[i], 10.0, NULL));
+        crochet_result_release(rs[i]);
+    }
+}
+
+/* ---- values built by hand ---- */
+static crochet_value dirty(crochet_type t) {
+    crochet_value v;
+    memset(&v, 0xFF, sizeof v);
+    v.type = t;
+    return v;
+}
+
+/* Arguments built without the constructors, with junk in the union's unused bytes, arrive with only their own bytes. */
+TEST(hand_built_values_with_junk) {
+    ASSERT_OK(crochet_setup());
+    crochet_value v, a;
+    a = dirty(CROCHET_TYPE_INT8);   a.u.i8 = 5;      submit_wait(&v, (crochet_fn)widen_i8, CROCHET_TYPE_INT64, &a, 1);
+    ASSERT_EQ(v.u.i64, 5);
+    a = dirty(CROCHET_TYPE_UINT8);  a.u.u8 = 7;      submit_wait(&v, (crochet_fn)widen_u8, CROCHET_TYPE_UINT64, &a, 1);
+    ASSERT_U64_EQ(v.u.u64, 7);
+    a = dirty(CROCHET_TYPE_INT16);  a.u.i16 = 300;   submit_wait(&v, (crochet_fn)widen_i16, CROCHET_TYPE_INT64, &a, 1);
+    ASSERT_EQ(v.u.i64, 300);
+    a = dirty(CROCHET_TYPE_UINT16); a.u.u16 = 301;   submit_wait(&v, (crochet_fn)widen_u16, CROCHET_TYPE_UINT64, &a, 1);
+    ASSERT_U64_EQ(v.u.u64, 301);
+    a = dirty(CROCHET_TYPE_INT32);  a.u.i32 = 70000; submit_wait(&v, (crochet_fn)widen_i32, CROCHET_TYPE_INT64, &a, 1);
+    ASSERT_EQ(v.u.i64, 70000);
+    a = dirty(CROCHET_TYPE_UINT32); a.u.u32 = 70001; submit_wait(&v, (crochet_fn)widen_u32, CROCHET_TYPE_UINT64, &a, 1);
+    ASSERT_U64_EQ(v.u.u64, 70001);
+    a = dirty(CROCHET_TYPE_FLOAT);  a.u.f32 = 1.25f; submit_wait(&v, (crochet_fn)ret_f32, CROCHET_TYPE_FLOAT, &a, 1);
+    ASSERT_DBL_EQ(v.u.f32, 2.5f);
 }

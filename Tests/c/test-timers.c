@@ -371,3 +371,21 @@ TEST(call_later_from_many_threads) {
     ASSERT_EQ(atomic_load(&many_count), 1000);
     ASSERT_EQ(atomic_load(&never_count), 0);
 }
+
+/* A huge but finite delay (centuries, 1e300, DBL_MAX) is valid: call_later returns CROCHET_OK, the call does not run, and it can be cancelled. */
+TEST(call_later_huge_finite_delay_is_accepted) {
+    ASSERT_OK(crochet_setup());
+    const double delays[] = { 1e9, 1e10, 1e12, 1e20, 1e300, 1.7976931348623157e308 };
+    for (size_t i = 0; i < sizeof delays / sizeof delays[0]; i++) {
+        crochet_delayed_call *c = NULL;
+        fprintf(stderr, "call_later(delay %g)\n", delays[i]);
+        ASSERT_OK(crochet_call_later(&c, delays[i], must_not_run, NULL));
+        ASSERT_OK(crochet_delayed_call_cancel(c));
+        crochet_delayed_call_release(c);
+        ASSERT_OK(crochet_call_later(NULL, delays[i], must_not_run, NULL));   /* left pending */
+    }
+    latch barrier = LATCH_INIT;
+    ASSERT_OK(crochet_call_later(NULL, 0.05, open_latch, &barrier));
+    ASSERT(latch_wait(&barrier, 10.0));
+    ASSERT_EQ(atomic_load(&never_count), 0);
+}

@@ -258,13 +258,13 @@ TEST(null_result) {
     ASSERT_STATUS(crochet_wait(NULL, INFINITY, &v), CROCHET_EINVAL);
 }
 
-/* A waiter blocked on a pending result returns CROCHET_ESTOPPED when the reactor stops. */
 static void *stop_waiter(void *p) {
     crochet_value v;
     latch_open(&waiters_started);
     *(int *)p = crochet_wait(shared_r, 10.0, &v);
     return NULL;
 }
+/* A waiter blocked on a pending result returns CROCHET_ESTOPPED when the reactor stops. */
 TEST(stop_wakes_waiter) {
     ASSERT_OK(crochet_setup());
     shared_r = submit_pending();
@@ -276,5 +276,43 @@ TEST(stop_wakes_waiter) {
     ASSERT_EQ(pthread_join(t, NULL), 0);
     ASSERT_STATUS(status, CROCHET_ESTOPPED);
     ASSERT_STATUS(crochet_wait(shared_r, 0, NULL), CROCHET_ESTOPPED);
+    crochet_result_release(shared_r);
+}
+
+/* ---- short and long timeouts at once ---- */
+static atomic_int short_timedout, long_ok;
+static void *short_waiter(void *p) {
+    (void)p;
+    latch_open(&waiters_started);
+    int s = crochet_wait(shared_r, 0.05, NULL);
+    if (s == CROCHET_ETIMEDOUT) atomic_fetch_add(&short_timedout, 1);
+    else fprintf(stderr, "short waiter got %d\n", s);
+    return NULL;
+}
+static void *long_waiter(void *p) {
+    (void)p;
+    crochet_value v;
+    latch_open(&waiters_started);
+    int s = crochet_wait(shared_r, 10.0, &v);
+    if (s == CROCHET_OK && v.u.i32 == 123) atomic_fetch_add(&long_ok, 1);
+    else fprintf(stderr, "long waiter got %d\n", s);
+    return NULL;
+}
+
+/* Waiters with short timeouts time out on their own while waiters with long timeouts on the same result keep waiting and get the value. */
+TEST(mixed_timeouts_one_result) {
+    ASSERT_OK(crochet_setup());
+    shared_r = submit_pending();
+    pthread_t s[4], l[4];
+    for (int i = 0; i < 4; i++) {
+        ASSERT_EQ(pthread_create(&l[i], NULL, long_waiter, NULL), 0);
+        ASSERT_EQ(pthread_create(&s[i], NULL, short_waiter, NULL), 0);
+    }
+    for (int i = 0; i < 4; i++) ASSERT_EQ(pthread_join(s[i], NULL), 0);
+    ASSERT_EQ(atomic_load(&short_timedout), 4);
+    ASSERT_EQ(atomic_load(&long_ok), 0);
+    fire_now(crochet_int32(123));
+    for (int i = 0; i < 4; i++) ASSERT_EQ(pthread_join(l[i], NULL), 0);
+    ASSERT_EQ(atomic_load(&long_ok), 4);
     crochet_result_release(shared_r);
 }

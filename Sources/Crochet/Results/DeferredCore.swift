@@ -23,6 +23,8 @@ package final class DeferredCore: @unchecked Sendable {
     package private(set) var wasCancelled = false
     private var canceller: Canceller?
     private var callbacks: [Callback] = []
+    /// True while `fire` runs the chain.
+    private var runningCallbacks = false
 
     package init(canceller: Canceller? = nil) {
         self.canceller = canceller
@@ -51,10 +53,16 @@ package final class DeferredCore: @unchecked Sendable {
         self.value = value
         self.outcome = outcome
         canceller = nil
-        // Callbacks may add callbacks; those run at once since we have fired.
-        let pending = callbacks
+        // Run the chain in order. A callback added while it runs goes to the
+        // end of the chain, as in Twisted, rather than jumping the queue.
+        runningCallbacks = true
+        var i = 0
+        while i < callbacks.count {
+            run(callbacks[i])
+            i += 1
+        }
         callbacks = []
-        for callback in pending { run(callback) }
+        runningCallbacks = false
         return .ok
     }
 
@@ -76,7 +84,7 @@ package final class DeferredCore: @unchecked Sendable {
     }
 
     package func addCallback(_ callback: Callback) {
-        if phase == .pending {
+        if phase == .pending || runningCallbacks {
             callbacks.append(callback)
         } else {
             run(callback)

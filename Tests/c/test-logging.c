@@ -1,0 +1,337 @@
+/* Logging: records go to crochet_set_log_handler's handler on the library's
+ * logging thread (never the reactor thread), one at a time, in order; NULL
+ * restores the default stderr handler. */
+#include "harness.h"
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/wait.h>
+
+#define MAX_RECORDS 512
+
+/* Everything the handler saw. */
+static struct {
+    pthread_mutex_t mutex;
+    int n;
+    int level[MAX_RECORDS];
+    char message[MAX_RECORDS][1024];
+    pthread_t thread[MAX_RECORDS];
+    int on_reactor[MAX_RECORDS];
+    void *ctx[MAX_RECORDS];
+    atomic_int in_flight;
+    int overlapped;
+    latch arrived;
+} logged = { PTHREAD_MUTEX_INITIALIZER, 0, { 0 }, { { 0 } }, { 0 }, { 0 }, { 0 }, 0, 0, LATCH_INIT };
+
+static void record_log(int level, const char *message, void *ctx) {
+    if (atomic_fetch_add(&logged.in_flight, 1) != 0) logged.overlapped = 1;
+    pthread_mutex_lock(&logged.mutex);
+    if (logged.n < MAX_RECORDS) {
+        int i = logged.n++;
+        logged.level[i] = level;
+        snprintf(logged.message[i], sizeof logged.message[i], "%s", message);
+        logged.thread[i] = pthread_self();
+        logged.on_reactor[i] = crochet_in_reactor_thread();
+        logged.ctx[i] = ctx;
+    }
+    pthread_mutex_unlock(&logged.mutex);
+    atomic_fetch_sub(&logged.in_flight, 1);
+    latch_open(&logged.arrived);
+}
+
+/* Index of the first record whose message contains needle, or -1. */
+static int find_record(const char *needle) {
+    pthread_mutex_lock(&logged.mutex);
+    int found = -1;
+    for (int i = 0; i < logged.n && found < 0; i++)
+        if (strstr(logged.message[i], needle)) found = i;
+    pthread_mutex_unlock(&logged.mutex);
+    return found;
+}
+
+/* Waits (bounded) until a record containing needle arrived; returns its index. */
+static int await_record(const char *needle) {
+    double deadline = harness_now() + 10.0;
+    for (;;) {
+        int i = find_record(needle);
+        if (i >= 0) return i;
+        pthread_mutex_lock(&logged.mutex);
+        int seen = logged.n;
+        pthread_mutex_unlock(&logged.mutex);
+        double left = deadline - harness_now();
+        if (left <= 0 || !latch_wait_n(&logged.arrived, seen + 1, left))
+            FAIL("no log record containing \"%s\" within 10 s (%d records)", needle, seen);
+    }
+}
+
+static pthread_t reactor_thread;
+static void capture_reactor_thread(void *ctx) {
+    (void)ctx;
+    reactor_thread = pthread_self();
+}
+
+/* Not static, so -rdynamic names it in tracebacks. */
+int32_t fails(int32_t code);
+int32_t fails(int32_t code) {
+    char message[64];
+    snprintf(message, sizeof message, "logged-failure-%d", (int)code);
+    crochet_raise(code, message);
+    return 0;
+}
+
+static void nothing(void) {}
+
+/* Waits until every call submitted so far from this thread has completed. */
+static void barrier(void) {
+    ASSERT_OK(crochet_wait_for(NULL, NULL, 10.0, (crochet_fn)nothing, CROCHET_TYPE_VOID, NULL, 0));
+}
+
+/* Submits a call that fails with code, and returns its result once complete, without observing the failure. */
+static crochet_result *completed_failure(int32_t code) {
+    crochet_result *r;
+    ASSERT_OK(CROCHET_SUBMIT(&r, fails, CROCHET_TYPE_INT32, crochet_int32(code)));
+    barrier();
+    return r;
+}
+
+static void release_result(void *r) { crochet_result_release(r); }
+
+static void raise_outside_call(void *ctx) {
+    crochet_raise(17, ctx);
+}
+
+/* A log sentinel: a warning raised from a reactor callback, logged after everything the reactor logged before. */
+static void log_sentinel(const char *text) {
+    run_on_reactor(raise_outside_call, (void *)text);
+    await_record(text);
+}
+
+/* An unobserved failure released by the last holder is logged at CROCHET_LOG_ERROR as "Unhandled error in EventualResult: " with its code, message and traceback, to the handler with its ctx. */
+TEST(unhandled_error_is_logged_at_error_level) {
+    static int ctx_marker;
+    crochet_set_log_handler(record_log, &ctx_marker);
+    ASSERT_OK(crochet_setup());
+    crochet_result *r = completed_failure(4321);
+    crochet_result_release(r);
+    int i = await_record("logged-failure-4321");
+    ASSERT_EQ(logged.level[i], CROCHET_LOG_ERROR);
+    ASSERT_CONTAINS(logged.message[i], "Unhandled error in EventualResult: ");
+    ASSERT_CONTAINS(logged.message[i], "4321");
+    ASSERT_CONTAINS(logged.message[i], "fails");   /* the traceback names the raising function (-rdynamic) */
+    ASSERT_PTR_EQ(logged.ctx[i], &ctx_marker);
+}
+
+/* The handler is never called on the reactor thread, also for records produced on it (an unhandled error released there, a crochet_raise warning there). */
+TEST(handler_never_runs_on_reactor_thread) {
+    crochet_set_log_handler(record_log, NULL);
+    ASSERT_OK(crochet_setup());
+    run_on_reactor(capture_reactor_thread, NULL);
+    /* Released on the reactor thread: the record is produced there. */
+    crochet_result *r = completed_failure(55);
+    run_on_reactor(release_result, r);
+    run_on_reactor(raise_outside_call, "warning-from-reactor");
+    await_record("logged-failure-55");
+    await_record("warning-from-reactor");
+    pthread_mutex_lock(&logged.mutex);
+    for (int i = 0; i < logged.n; i++) {
+        ASSERT_EQ(logged.on_reactor[i], 0);
+        if (pthread_equal(logged.thread[i], reactor_thread))
+            FAIL("record %d (\"%s\") was delivered on the reactor thread", i, logged.message[i]);
+    }
+    pthread_mutex_unlock(&logged.mutex);
+}
+
+/* crochet_raise outside a submitted call (on the reactor thread in a plain callback, or on another thread) logs at CROCHET_LOG_WARNING and does nothing else. */
+TEST(raise_outside_a_call_logs_a_warning) {
+    crochet_set_log_handler(record_log, NULL);
+    ASSERT_OK(crochet_setup());
+    crochet_raise(3, "warning-from-main");
+    int i = await_record("warning-from-main");
+    ASSERT_EQ(logged.level[i], CROCHET_LOG_WARNING);
+    ASSERT(!pthread_equal(logged.thread[i], pthread_self()));   /* delivered on the logging thread */
+    run_on_reactor(raise_outside_call, "warning-from-callback");
+    i = await_record("warning-from-callback");
+    ASSERT_EQ(logged.level[i], CROCHET_LOG_WARNING);
+    /* The library still works normally. */
+    crochet_value v;
+    ASSERT_OK(crochet_wait_for(&v, NULL, 10.0, (crochet_fn)nothing, CROCHET_TYPE_VOID, NULL, 0));
+    ASSERT_EQ(v.type, CROCHET_TYPE_VOID);
+}
+
+/* Records reach the handler one at a time and in the order they were produced. */
+TEST(records_arrive_in_order_one_at_a_time) {
+    crochet_set_log_handler(record_log, NULL);
+    ASSERT_OK(crochet_setup());
+    char text[64];
+    for (int i = 0; i < 200; i++) {
+        snprintf(text, sizeof text, "ordered-%03d;", i);
+        crochet_raise(1, text);
+    }
+    await_record("ordered-199;");
+    int last = -1;
+    for (int i = 0; i < 200; i++) {
+        snprintf(text, sizeof text, "ordered-%03d;", i);
+        int at = find_record(text);
+        ASSERT(at > last);
+        last = at;
+    }
+    ASSERT_EQ(logged.overlapped, 0);
+}
+
+static latch slow_entered = LATCH_INIT;
+static latch slow_release = LATCH_INIT;
+static void blocking_handler(int level, const char *message, void *ctx) {
+    latch_open(&slow_entered);
+    latch_wait(&slow_release, 10.0);
+    record_log(level, message, ctx);
+}
+
+static int32_t twice(int32_t x) { return 2 * x; }
+
+/* A handler that blocks does not stall the reactor: calls keep completing meanwhile. */
+TEST(slow_handler_does_not_stall_reactor) {
+    crochet_set_log_handler(blocking_handler, NULL);
+    ASSERT_OK(crochet_setup());
+    run_on_reactor(raise_outside_call, "blocks-the-handler");
+    ASSERT(latch_wait(&slow_entered, 10.0));
+    for (int i = 0; i < 10; i++) {
+        crochet_result *r = completed_failure(900 + i);
+        crochet_result_release(r);   /* more records pile up behind the blocked one */
+        crochet_value v;
+        ASSERT_OK(crochet_wait_for(&v, NULL, 5.0, (crochet_fn)twice, CROCHET_TYPE_INT32,
+                                   (crochet_value[]){ crochet_int32(i) }, 1));
+        ASSERT_EQ(v.u.i32, 2 * i);
+    }
+    latch_open(&slow_release);
+    await_record("logged-failure-909");
+}
+
+/* A failure observed through crochet_wait or crochet_original_failure, or a cancellation the caller asked for, is not logged when released. */
+TEST(observed_or_cancelled_failures_are_not_logged) {
+    crochet_set_log_handler(record_log, NULL);
+    ASSERT_OK(crochet_setup());
+    crochet_result *a = completed_failure(701);
+    ASSERT_STATUS(crochet_wait(a, 0, NULL), CROCHET_EFAILED);
+    crochet_result_release(a);
+    crochet_result *b = completed_failure(702);
+    ASSERT_NOT_NULL(crochet_original_failure(b));
+    crochet_result_release(b);
+    /* A call the caller cancelled (before or after it ran), released unobserved. */
+    crochet_result *c;
+    ASSERT_OK(crochet_submit(&c, (crochet_fn)nothing, CROCHET_TYPE_VOID, NULL, 0));
+    ASSERT_OK(crochet_cancel(c));
+    crochet_result_release(c);
+    crochet_result *d = completed_failure(703);   /* positive control */
+    crochet_result_release(d);
+    log_sentinel("sentinel-after-releases");
+    await_record("logged-failure-703");
+    ASSERT_EQ(find_record("logged-failure-701"), -1);
+    ASSERT_EQ(find_record("logged-failure-702"), -1);
+    pthread_mutex_lock(&logged.mutex);
+    int errors = 0;
+    for (int i = 0; i < logged.n; i++) errors += logged.level[i] == CROCHET_LOG_ERROR;
+    pthread_mutex_unlock(&logged.mutex);
+    ASSERT_EQ(errors, 1);
+}
+
+static int other_handler_calls;
+static void other_handler(int level, const char *message, void *ctx) {
+    (void)level; (void)message; (void)ctx;
+    other_handler_calls++;
+}
+
+/* crochet_set_log_handler(NULL, NULL) restores the default handler, which writes "libcrochet: LEVEL: message" lines to stderr (checked in a forked child whose stderr is a pipe). */
+TEST(null_handler_restores_default_stderr) {
+    int p[2];
+    ASSERT_EQ(pipe(p), 0);
+    fflush(stdout);
+    fflush(stderr);
+    pid_t pid = fork();
+    ASSERT(pid >= 0);
+    if (pid == 0) {
+        close(p[0]);
+        if (dup2(p[1], 2) != 2) _exit(3);
+        crochet_set_log_handler(other_handler, NULL);
+        crochet_set_log_handler(NULL, NULL);
+        ASSERT_OK(crochet_setup());
+        crochet_raise(5, "to-default-handler");
+        crochet_result *r = completed_failure(808);
+        crochet_result_release(r);
+        if (other_handler_calls != 0) _exit(4);
+        exit(0);   /* queued records are delivered before the process ends */
+    }
+    close(p[1]);
+    char text[65536];
+    size_t len = 0;
+    double deadline = harness_now() + 10.0;
+    for (;;) {
+        struct pollfd pfd = { p[0], POLLIN, 0 };
+        double left = deadline - harness_now();
+        if (left <= 0) {
+            kill(pid, SIGKILL);
+            waitpid(pid, NULL, 0);
+            FAIL("child did not finish writing within 10 s");
+        }
+        if (poll(&pfd, 1, (int)(left * 1000) + 1) <= 0) continue;
+        ssize_t n = read(p[0], text + len, sizeof text - 1 - len);
+        if (n <= 0) break;
+        len += (size_t)n;
+    }
+    text[len] = 0;
+    close(p[0]);
+    int status = 0;
+    while (waitpid(pid, &status, WNOHANG) == 0) {
+        if (harness_now() > deadline) {
+            kill(pid, SIGKILL);
+            waitpid(pid, NULL, 0);
+            FAIL("child did not exit within 10 s");
+        }
+        usleep(5 * 1000);
+    }
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+        FAIL("child ended badly (status 0x%x); its stderr:\n%s", status, text);
+    ASSERT_CONTAINS(text, "libcrochet: WARNING: ");
+    ASSERT_CONTAINS(text, "to-default-handler");
+    ASSERT_CONTAINS(text, "libcrochet: ERROR: ");
+    ASSERT_CONTAINS(text, "logged-failure-808");
+}
+
+/* Switching handlers while records flow never crashes, and records after the switch go to the new handler. */
+TEST(switching_handlers_while_logging) {
+    ASSERT_OK(crochet_setup());
+    for (int i = 0; i < 50; i++) {
+        crochet_set_log_handler(i % 2 ? record_log : other_handler, NULL);
+        crochet_raise(1, "churn");
+    }
+    crochet_set_log_handler(record_log, NULL);
+    crochet_raise(1, "after-the-switch");
+    await_record("after-the-switch");
+}
+
+static atomic_int first_calls, second_calls;
+static latch second_got = LATCH_INIT;
+static latch first_got = LATCH_INIT;
+static void second_handler(int level, const char *message, void *ctx) {
+    (void)level; (void)ctx;
+    if (strstr(message, "after-swap")) {
+        atomic_fetch_add(&second_calls, 1);
+        latch_open(&second_got);
+    }
+}
+static void swapping_handler(int level, const char *message, void *ctx) {
+    (void)level; (void)message; (void)ctx;
+    atomic_fetch_add(&first_calls, 1);
+    crochet_set_log_handler(second_handler, NULL);   /* from the logging thread itself */
+    latch_open(&first_got);
+}
+
+/* A handler may call crochet_set_log_handler itself (on the logging thread) without deadlock; later records go to the new handler. */
+TEST(handler_may_replace_itself) {
+    crochet_set_log_handler(swapping_handler, NULL);
+    ASSERT_OK(crochet_setup());
+    crochet_raise(1, "before-swap");
+    ASSERT(latch_wait(&first_got, 10.0));
+    crochet_raise(1, "after-swap");
+    ASSERT(latch_wait(&second_got, 10.0));
+    ASSERT_EQ(atomic_load(&first_calls), 1);
+}
