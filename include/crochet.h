@@ -195,8 +195,11 @@ int crochet_submit(crochet_result **out, crochet_fn fn, crochet_type return_type
  * crochet_defer_to_thread): marks the current call as failed with code and
  * message; the function's return value is then ignored. message is copied
  * (NULL means ""), and a traceback of the calling thread is captured. A later
- * crochet_raise in the same call replaces the earlier one. Anywhere else it
- * does nothing but log a warning. */
+ * crochet_raise in the same call replaces the earlier one. crochet_wait then
+ * returns CROCHET_EFAILED, except for the codes CROCHET_ECANCELLED and
+ * CROCHET_ESTOPPED, which keep their meaning (as raising Twisted's
+ * CancelledError does in crochet). Anywhere else it does nothing but log a
+ * warning. */
 void crochet_raise(int code, const char *message);
 
 /* ------------------------------------------------------------------------- */
@@ -331,7 +334,9 @@ int crochet_deferred_callback(crochet_deferred *d, crochet_value value);
 int crochet_deferred_callback_owned(crochet_deferred *d, void *ptr, void (*destroy)(void *));
 
 /* Fires d with a failure of code and message (copied; NULL means ""); a
- * traceback of the calling thread is captured.
+ * traceback of the calling thread is captured. Results following d complete
+ * as crochet_raise describes (CROCHET_ECANCELLED and CROCHET_ESTOPPED keep
+ * their meaning; any other code gives CROCHET_EFAILED).
  * Returns as crochet_deferred_callback does. */
 int crochet_deferred_errback(crochet_deferred *d, int code, const char *message);
 
