@@ -22,7 +22,7 @@ export PKG_CONFIG_PATH := $(STAGE)/lib/pkgconfig$(if $(PKG_CONFIG_PATH),:$(PKG_C
 CROCHET_CFLAGS = $$(pkg-config --cflags crochet)
 CROCHET_LIBS = $$(pkg-config --libs crochet) -Wl,-rpath,$(STAGE)/lib
 
-.PHONY: all deps lib stage demo test test-c test-abi test-swift test-tsan test-python test-cpp \
+.PHONY: all deps lib stage demo test test-c test-valgrind test-abi test-swift test-tsan test-python test-cpp \
         test-examples bench install clean
 
 all: stage
@@ -50,11 +50,15 @@ build/demo: examples/c/demo.c include/crochet.h | stage
 demo: stage build/demo
 	./build/demo
 
-test: stage test-abi test-c test-swift test-tsan test-examples
+test: stage test-abi test-c test-valgrind test-swift test-tsan test-examples
 	@echo "make test: all suites passed"
 
 test-c: stage
 	Tests/c/run-tests.sh
+
+# The C tests again under valgrind's memcheck (any error fails the test).
+test-valgrind: stage
+	VALGRIND=1 Tests/c/run-tests.sh
 
 test-abi: stage
 	Tests/abi/check-abi.sh $(STAGE)

@@ -19,6 +19,7 @@ public enum Engine {
     nonisolated(unsafe) private static var state = State()
     nonisolated(unsafe) private static var processHandlersRegistered = false
     nonisolated(unsafe) private static var exitHandlerRegistered = false
+    nonisolated(unsafe) private static var exited = false
 
     /// The fork generation: bumped in every child, so results inherited from
     /// the parent can tell they will never complete by themselves.
@@ -154,6 +155,11 @@ public enum Engine {
     /// The exit handler: stops the reactor, waits (bounded) until every
     /// pending result completed, logs failures still stashed, flushes the log.
     package static func atExit() {
+        let first: Bool = lock.withLock {
+            defer { exited = true }
+            return !exited
+        }
+        guard first else { return }
         let (r, thread, ownThread) = lock.withLock { (state.reactor, state.thread, state.mode == .setUp) }
         if let r, r.epoch == epoch.load(ordering: .relaxed) {
             r.requestStop()

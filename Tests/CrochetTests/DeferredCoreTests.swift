@@ -139,17 +139,23 @@ struct DeferredCoreTests {
         #expect(ran.value == 1)
     }
 
-    @Test("a callback added by a callback while firing runs at once, before the remaining ones")
+    @Test("a callback added by a callback while firing joins the end of the chain, as in Twisted")
     func callbackAddedWhileFiring() {
         let d = DeferredCore()
         let log = Locked<[String]>([])
         d.addCallback(.closure { d in
             log.withLock { $0.append("first") }
-            d.addCallback(.closure { _ in log.withLock { $0.append("added") } })
+            d.addCallback(.closure { d in
+                log.withLock { $0.append("added") }
+                d.addCallback(.closure { _ in log.withLock { $0.append("added by added") } })
+            })
         })
         d.addCallback(.closure { _ in log.withLock { $0.append("second") } })
         d.succeed(.void)
-        #expect(log.value == ["first", "added", "second"])
+        #expect(log.value == ["first", "second", "added", "added by added"])
+        // Once the chain has run, a new callback runs at once again.
+        d.addCallback(.closure { _ in log.withLock { $0.append("after") } })
+        #expect(log.value.last == "after")
     }
 
     @Test("callbacks run when the deferred is cancelled")

@@ -15,13 +15,13 @@ private final class TaggedItem: InboxItem, @unchecked Sendable {
 
 /// Takes every item out of `inbox`, oldest first, releasing the inbox's references.
 private func drain(_ inbox: Inbox) -> (items: [TaggedItem], closed: Bool) {
-    let (first, closed) = inbox.takeAll()
+    var batch = Inbox.Batch()
+    defer { batch.items.deallocate() }
+    let (count, closed) = inbox.takeAll(into: &batch)
     var items: [TaggedItem] = []
-    var node = first
-    while let raw = node {
-        let item = Unmanaged<InboxItem>.fromOpaque(raw).takeRetainedValue()
-        node = item.link
-        item.link = nil
+    // The batch holds the newest item first.
+    for i in stride(from: count - 1, through: 0, by: -1) {
+        let item = Unmanaged<InboxItem>.fromOpaque(batch.items[i]).takeRetainedValue()
         items.append(item as! TaggedItem)
     }
     return (items, closed)
@@ -55,9 +55,16 @@ struct InboxTests {
     @Test("takeAll on an empty inbox returns nothing")
     func emptyTake() {
         let inbox = Inbox()
-        let (first, closed) = inbox.takeAll()
-        #expect(first == nil)
+        let (items, closed) = drain(inbox)
+        #expect(items.isEmpty)
         #expect(!closed)
+    }
+
+    @Test("a batch larger than the initial capacity (1,024) grows and keeps order")
+    func bigBatch() {
+        let inbox = Inbox()
+        for i in 0..<5_000 { _ = inbox.push(TaggedItem(index: i)) }
+        #expect(drain(inbox).items.map(\.index) == Array(0..<5_000))
     }
 
     @Test("successive batches keep arrival order within and across batches")

@@ -1,3 +1,4 @@
+import Glibc
 import Testing
 @testable import Crochet
 
@@ -52,13 +53,22 @@ struct SignatureTests {
 
     @Test("setting an argument a second time replaces its type")
     func setTwiceReplaces() {
-        var s = Signature(returnType: .void, count: 2)
+        var s = Signature(returnType: .void, count: 1)
         s.setArgument(0, .uint8)     // 2
-        s.setArgument(0, .int8)      // 1: 2 | 1 would read as 3 (.int16)
-        s.setArgument(1, .double)    // 10
-        s.setArgument(1, .int64)     // 7: 10 | 7 would read as 15 (not a type)
+        s.setArgument(0, .int8)      // 1: if the bits were OR-ed, 2 | 1 would read as 3 (.int16)
         #expect(s.argument(0) == .int8)
-        #expect(s.argument(1) == .int64)
+    }
+
+    @Test("setting an argument a second time never leaves a tag that is not a type")
+    func setTwiceStaysValid() async {
+        // Run in a child process: if the bits are OR-ed, .double (10) then
+        // .int64 (7) gives 15, and `argument(_:)` traps on the unknown tag.
+        await #expect(processExitsWith: .success) {
+            var s = Signature(returnType: .void, count: 1)
+            s.setArgument(0, .double)
+            s.setArgument(0, .int64)
+            if s.argument(0) != .int64 { exit(1) }
+        }
     }
 
     @Test("signatures with the same types are equal and hash alike")

@@ -24,17 +24,30 @@ enum TestError: Error, Equatable {
     case code(Int)
 }
 
-/// A mutable box shared across threads, guarded by a mutex.
+/// A mutable box shared across threads, guarded by a pthread mutex (which
+/// ThreadSanitizer understands; `Synchronization.Mutex` parks through raw
+/// futexes, which it does not, so contended use reports false races).
 final class Locked<Value>: @unchecked Sendable {
-    private let mutex: Mutex<Value>
-    init(_ value: Value) { mutex = Mutex(value) }
+    private var storage: Value
+    private let mutex: UnsafeMutablePointer<pthread_mutex_t> = {
+        let m = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
+        pthread_mutex_init(m, nil)
+        return m
+    }()
+    init(_ value: Value) { storage = value }
+    deinit {
+        pthread_mutex_destroy(mutex)
+        mutex.deallocate()
+    }
     var value: Value {
-        get { mutex.withLock { $0 } }
-        set { mutex.withLock { $0 = newValue } }
+        get { withLock { $0 } }
+        set { withLock { $0 = newValue } }
     }
     @discardableResult
     func withLock<R>(_ body: (inout Value) throws -> R) rethrows -> R {
-        try mutex.withLock { v in try body(&v) }
+        pthread_mutex_lock(mutex)
+        defer { pthread_mutex_unlock(mutex) }
+        return try body(&storage)
     }
 }
 
@@ -199,12 +212,16 @@ final class RecordingItem: InboxItem, @unchecked Sendable {
 /// The status of a finished result, for readable expectations.
 func status(of core: ResultCore) -> Status? { Status(rawValue: core.status) }
 
-/// Runs `body` and returns the `CrochetError` it throws, if any.
-func crochetError<T>(_ body: () throws(CrochetError) -> T) -> CrochetError? {
+/// Runs `body` and returns the `CrochetError` it throws, if any. Any other
+/// error is recorded as an issue (the API throws only `CrochetError`).
+func crochetError<T>(_ body: () throws -> T, sourceLocation: SourceLocation = #_sourceLocation) -> CrochetError? {
     do {
         _ = try body()
         return nil
-    } catch {
+    } catch let error as CrochetError {
         return error
+    } catch {
+        Issue.record("expected a CrochetError, got \(error)", sourceLocation: sourceLocation)
+        return nil
     }
 }

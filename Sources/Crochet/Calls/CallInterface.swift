@@ -18,7 +18,12 @@ public struct Signature: Hashable, Sendable {
     @inline(__always)
     public mutating func setArgument(_ index: Int, _ type: ValueType) {
         let shift = UInt64((index & 15) * 4)
-        if index < 16 { low |= UInt64(type.rawValue) << shift } else { high |= UInt64(type.rawValue) << shift }
+        let mask = ~(UInt64(0xF) << shift)
+        if index < 16 {
+            low = low & mask | UInt64(type.rawValue) << shift
+        } else {
+            high = high & mask | UInt64(type.rawValue) << shift
+        }
     }
 
     public func argument(_ index: Int) -> ValueType {

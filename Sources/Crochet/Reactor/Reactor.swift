@@ -10,6 +10,9 @@ import Synchronization
 /// wakes it through the eventfd, which it does only if the reactor sleeps.
 public final class Reactor: @unchecked Sendable {
     package let inbox = Inbox()
+    /// Set by `requestStop`; on its own cache line's worth of rarely written
+    /// state, so the per-item check in a batch stays cheap.
+    private let stopRequested = Atomic<Bool>(false)
     /// True while the loop sleeps (or is about to) in epoll_wait.
     private let sleeping = Atomic<Bool>(false)
     private let epollFD: Int32
@@ -35,7 +38,8 @@ public final class Reactor: @unchecked Sendable {
         package var stopping = false
         package var list: [() -> Void] = []
     }
-    private let triggers = Mutex(Triggers())
+    private let triggersLock = ForkSafeLock()
+    nonisolated(unsafe) private var triggers = Triggers()
 
     /// Set once the loop has finished stopping (every result completed).
     package let finished = Atomic<Bool>(false)
@@ -99,8 +103,11 @@ public final class Reactor: @unchecked Sendable {
         }
     }
 
-    /// Closes the inbox and wakes the loop, which then stops. Idempotent.
+    /// Closes the inbox and wakes the loop, which then stops: calls not yet
+    /// run, even those already taken into the loop's batch, complete as
+    /// stopped. Idempotent.
     package func requestStop() {
+        stopRequested.store(true, ordering: .releasing)
         if inbox.close() { cl_eventfd_signal(wakeFD) }
     }
 
@@ -109,9 +116,9 @@ public final class Reactor: @unchecked Sendable {
     /// Registers a callback for the reactor thread to run when stopping, in
     /// reverse order of registration. `.stopped` once stopping has begun.
     package func addShutdownTrigger(_ body: @escaping () -> Void) -> Status {
-        triggers.withLock { t in
-            if t.stopping || inbox.isClosed { return .stopped }
-            t.list.append(body)
+        triggersLock.withLock {
+            if triggers.stopping || inbox.isClosed { return .stopped }
+            triggers.list.append(body)
             return .ok
         }
     }
@@ -161,7 +168,11 @@ public final class Reactor: @unchecked Sendable {
         while i >= 0 {
             if i >= 4 { cl_prefetch(items[i - 4]) }
             let item = Unmanaged<InboxItem>.fromOpaque(items[i]).takeRetainedValue()
-            item.run(on: self)
+            if stopRequested.load(ordering: .relaxed) {
+                item.reject(on: self)
+            } else {
+                item.run(on: self)
+            }
             i -= 1
         }
     }
@@ -276,10 +287,10 @@ public final class Reactor: @unchecked Sendable {
     /// Runs the shutdown triggers, completes every pending result with
     /// `ESTOPPED`, drops timers and watchers, and joins the workers.
     package func shutDown(pending count: Int) {
-        let list: [() -> Void] = triggers.withLock { t in
-            t.stopping = true
-            let list = t.list
-            t.list = []
+        let list: [() -> Void] = triggersLock.withLock {
+            triggers.stopping = true
+            let list = triggers.list
+            triggers.list = []
             return list
         }
         for trigger in list.reversed() { trigger() }

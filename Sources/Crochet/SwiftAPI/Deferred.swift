@@ -9,7 +9,9 @@ public final class Deferred<T>: @unchecked Sendable {
         Deferred.requireReactorThread()
         core = DeferredCore()
         if let canceller {
-            core.setCanceller { [unowned self] _ in canceller(self) }
+            // The engine may hold only the core by the time it is cancelled:
+            // hand the canceller a fresh wrapper of it.
+            core.setCanceller { core in canceller(Deferred<T>(core: core)) }
         }
     }
 

@@ -23,7 +23,9 @@ extension Duration {
         let (seconds, attoseconds) = components
         let (product, overflow) = seconds.multipliedReportingOverflow(by: 1_000_000_000)
         if overflow { return seconds < 0 ? Int64.min : Int64.max }
-        return product.addingReportingOverflow(attoseconds / 1_000_000_000).overflow ? Int64.max : product + attoseconds / 1_000_000_000
+        let (sum, sumOverflow) = product.addingReportingOverflow(attoseconds / 1_000_000_000)
+        if sumOverflow { return seconds < 0 ? Int64.min : Int64.max }
+        return sum
     }
 
     /// A wait deadline: nil for no limit; throws for a negative duration.
