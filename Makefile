@@ -23,7 +23,7 @@ CROCHET_CFLAGS = $$(pkg-config --cflags crochet)
 CROCHET_LIBS = $$(pkg-config --libs crochet) -Wl,-rpath,$(STAGE)/lib
 
 .PHONY: all deps lib stage demo test test-c test-valgrind test-abi test-swift test-tsan test-python test-cpp \
-        test-examples bench install clean
+        test-examples test-downloader bench install clean
 
 all: stage
 
@@ -50,7 +50,7 @@ build/demo: examples/c/demo.c include/crochet.h | stage
 demo: stage build/demo
 	./build/demo
 
-test: stage test-abi test-c test-valgrind test-swift test-tsan test-examples
+test: stage test-abi test-c test-valgrind test-swift test-tsan test-examples test-downloader
 	@echo "make test: all suites passed"
 
 test-c: stage
@@ -62,6 +62,10 @@ test-valgrind: stage
 
 test-abi: stage
 	Tests/abi/check-abi.sh $(STAGE)
+
+# libcurl's multi-socket API driven by the reactor, against a local HTTP server.
+test-downloader: stage
+	Tests/c/downloader/run.sh
 
 test-swift: deps
 	swift test --parallel 2>&1 | tail -n 40; exit $${PIPESTATUS[0]}

@@ -150,8 +150,11 @@ int crochet_run(void);
 
 /* Any thread. Stops the reactor: shutdown triggers run on the reactor thread,
  * then every pending result completes with CROCHET_ESTOPPED, so every blocked
- * waiter returns; later submissions return CROCHET_ESTOPPED. Returns at once
- * (it does not wait for the reactor thread). Idempotent.
+ * waiter returns. From the moment it is called, submissions, call_from_thread
+ * and call_later return CROCHET_ESTOPPED (also on the reactor thread, whose
+ * current callbacks and fd events of the current turn still run), and calls
+ * not yet started never start. Returns at once (it does not wait for the
+ * reactor thread). Idempotent.
  * Returns CROCHET_OK, or CROCHET_ESTATE before setup/no_setup. */
 int crochet_stop(void);
 
@@ -271,7 +274,17 @@ int crochet_result_new(crochet_result **out, crochet_deferred *d);
  * receives a reference you release with crochet_failure_release; otherwise
  * it is set to NULL.
  * Returns crochet_submit's errors before anything is submitted, and
- * CROCHET_EREACTORTHREAD on the reactor thread without submitting anything. */
+ * CROCHET_EREACTORTHREAD on the reactor thread without submitting anything.
+ *
+ * Two consequences of returning without a result handle:
+ *   - A pointer value the result owned (crochet_deferred_callback_owned) is
+ *     destroyed before this returns, when its last holder lets go: *value_out
+ *     then holds a dangling pointer. To use an owned value, crochet_submit and
+ *     crochet_wait, and keep the result while you use it.
+ *   - After CROCHET_ETIMEDOUT a call that had not started never starts, but a
+ *     function already running on the reactor thread cannot be interrupted:
+ *     it may still be using pointer arguments after this returns. Pass
+ *     pointers to memory that outlives the call (or ids), as with threads. */
 int crochet_wait_for(crochet_value *value_out, crochet_failure **failure_out,
                      double timeout, crochet_fn fn, crochet_type return_type,
                      const crochet_value *args, size_t nargs);
