@@ -50,7 +50,7 @@ build/demo: examples/c/demo.c include/crochet.h | stage
 demo: stage build/demo
 	./build/demo
 
-test: stage test-abi test-c test-valgrind test-swift test-tsan test-examples test-downloader
+test: stage test-abi test-c test-valgrind test-swift test-tsan test-examples test-downloader test-cpp
 	@echo "make test: all suites passed"
 
 test-c: stage
@@ -77,6 +77,8 @@ test-examples: stage build/demo
 	./build/demo > /dev/null
 	swift build --product SwiftDemo
 	timeout 60 .build/debug/SwiftDemo
+
+include bindings/cpp/cpp.mk
 
 bench: stage
 	Benchmarks/run-bench.sh

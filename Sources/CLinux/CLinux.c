@@ -118,6 +118,8 @@ int cl_getrandom(void *buf, size_t len) {
     return 0;
 }
 
+static const char *demangled(const char *name, char **to_free);
+
 char *cl_capture_backtrace(int skip) {
     void *frames[64];
     int n = backtrace(frames, 64);
@@ -147,9 +149,12 @@ char *cl_capture_backtrace(int skip) {
             in_library_run = 1;
             snprintf(line, sizeof line, "#%-2d (libcrochet)\n", shown);
         } else if ((in_library_run = 0), known && info.dli_sname) {
+            char *to_free;
+            const char *name = demangled(info.dli_sname, &to_free);
             snprintf(line, sizeof line, "#%-2d %p in %s+0x%lx (%s)\n", shown, frames[i],
-                     info.dli_sname, (unsigned long)((char *)frames[i] - (char *)info.dli_saddr),
+                     name, (unsigned long)((char *)frames[i] - (char *)info.dli_saddr),
                      info.dli_fname ? info.dli_fname : "?");
+            free(to_free);
         } else if (info.dli_fname) {
             snprintf(line, sizeof line, "#%-2d %p in ?? (%s+0x%lx)\n", shown, frames[i],
                      info.dli_fname, (unsigned long)((char *)frames[i] - (char *)info.dli_fbase));
@@ -168,6 +173,23 @@ char *cl_capture_backtrace(int skip) {
         len += l;
     }
     return out;
+}
+
+/* The C++ ABI's demangler (libstdc++, which the Swift runtime needs anyway). */
+extern char *__cxa_demangle(const char *mangled, char *buffer, size_t *length, int *status);
+
+static const char *demangled(const char *name, char **to_free) {
+    *to_free = NULL;
+    if (name && name[0] == '_' && name[1] == 'Z') {
+        int status = 0;
+        char *d = __cxa_demangle(name, NULL, NULL, &status);
+        if (d && status == 0) {
+            *to_free = d;
+            return d;
+        }
+        free(d);
+    }
+    return name;
 }
 
 int cl_thread_start(uint64_t *thread_out, void *(*fn)(void *), void *arg) {

@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <future>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -47,17 +48,16 @@ int main() {
     std::printf("2. %s %s %s\n", words[0].c_str(), words[1].c_str(), words[2].c_str());
 
     // 3. A wait that times out, then a later one that gets the value. (The
-    //    first call keeps the reactor busy for 200 ms, so the second waits.)
-    auto busy = crochet::submit([] {
-        auto until = std::chrono::steady_clock::now() + 200ms;
-        while (std::chrono::steady_clock::now() < until) {}
-    });
+    //    first call holds the reactor until we let it go, so the second waits.)
+    std::promise<void> go;
+    auto busy = crochet::submit([gate = go.get_future()] { gate.wait_for(5s); });
     auto late = crochet::submit(add, 1, 2);
     try {
         late.wait(10ms);
     } catch (const crochet::timeout_error &e) {
         std::printf("3. wait(10 ms): %s\n", e.what());
     }
+    go.set_value();
     std::printf("   wait(5 s): %d\n", late.wait(5s));
 
     // 4. wait_for: submit and wait in one call.
