@@ -13,7 +13,7 @@ let package = Package(
     targets: [
         .systemLibrary(name: "CFFI", pkgConfig: "libffi",
                        providers: [.apt(["libffi-dev"])]),
-        .target(name: "CLinux"),
+        .target(name: "CLinux", linkerSettings: [.linkedLibrary("stdc++")]),  // __cxa_demangle
         .target(
             name: "Crochet",
             dependencies: ["CFFI", "CLinux"],
