@@ -50,7 +50,8 @@ build/demo: examples/c/demo.c include/crochet.h | stage
 demo: stage build/demo
 	./build/demo
 
-test: stage test-abi test-c test-valgrind test-swift test-tsan test-examples test-downloader test-cpp
+test: stage test-abi test-c test-valgrind test-swift test-tsan test-examples test-downloader test-cpp \
+      test-python test-python-example
 	@echo "make test: all suites passed"
 
 test-c: stage
@@ -79,6 +80,7 @@ test-examples: stage build/demo
 	timeout 60 .build/debug/SwiftDemo
 
 include bindings/cpp/cpp.mk
+include bindings/python/python.mk
 
 bench: stage
 	Benchmarks/run-bench.sh

@@ -1,0 +1,185 @@
+"""Finding libcrochet.so and declaring the C API of include/crochet.h to ctypes.
+
+Nothing here calls into the library beyond loading it; the rest of the package
+uses `lib` and the constants below.
+"""
+
+import ctypes
+import os
+import shutil
+import subprocess
+import warnings
+from ctypes import (CFUNCTYPE, POINTER, Structure, Union, c_char_p, c_double, c_float, c_int,
+                    c_int8, c_int16, c_int32, c_int64, c_size_t, c_uint8, c_uint16, c_uint32,
+                    c_uint64, c_void_p)
+
+# Status codes (ABI values, shared/API.md).
+OK = 0
+ETIMEDOUT = -1
+ESTOPPED = -2
+EFAILED = -3
+ECANCELLED = -4
+EINVAL = -5
+ESTATE = -6
+EREACTORTHREAD = -7
+ENOTFOUND = -8
+ENOMEM = -9
+EALREADY = -10
+ENOTREACTOR = -11
+
+# crochet_type tags.
+TYPE_VOID = 0
+TYPE_INT8, TYPE_UINT8 = 1, 2
+TYPE_INT16, TYPE_UINT16 = 3, 4
+TYPE_INT32, TYPE_UINT32 = 5, 6
+TYPE_INT64, TYPE_UINT64 = 7, 8
+TYPE_FLOAT, TYPE_DOUBLE = 9, 10
+TYPE_POINTER = 11
+TYPE_DEFERRED = 12
+
+MAX_ARGS = 32
+
+LOG_DEBUG, LOG_INFO, LOG_WARNING, LOG_ERROR = 10, 20, 30, 40
+
+
+class ValueUnion(Union):
+    _fields_ = [("i8", c_int8), ("u8", c_uint8), ("i16", c_int16), ("u16", c_uint16),
+                ("i32", c_int32), ("u32", c_uint32), ("i64", c_int64), ("u64", c_uint64),
+                ("f32", c_float), ("f64", c_double), ("ptr", c_void_p)]
+
+
+class Value(Structure):
+    """crochet_value: a type tag and a payload."""
+    _fields_ = [("type", c_int), ("u", ValueUnion)]
+
+
+# The union member that holds each tag's payload.
+FIELD_OF_TYPE = {
+    TYPE_INT8: "i8", TYPE_UINT8: "u8", TYPE_INT16: "i16", TYPE_UINT16: "u16",
+    TYPE_INT32: "i32", TYPE_UINT32: "u32", TYPE_INT64: "i64", TYPE_UINT64: "u64",
+    TYPE_FLOAT: "f32", TYPE_DOUBLE: "f64", TYPE_POINTER: "ptr",
+}
+
+# Callback types of the C API.
+CALL_FN = CFUNCTYPE(c_void_p, c_void_p)              # our trampoline: crochet_deferred *(*)(void *)
+CTX_FN = CFUNCTYPE(None, c_void_p)                   # void (*)(void *ctx)
+CANCELLER_FN = CFUNCTYPE(None, c_void_p, c_void_p)   # crochet_canceller
+LOG_FN = CFUNCTYPE(None, c_int, c_char_p, c_void_p)  # crochet_log_fn
+NO_CANCELLER = CANCELLER_FN()                        # NULL
+NO_LOG_HANDLER = LOG_FN()                            # NULL: the library's default
+
+LIBRARY_NAME = "libcrochet.so"
+ENV_VARIABLE = "CROCHET_LIBRARY"
+
+
+def _candidates():
+    """(how, path-or-None, why-not) for each place to look, in order."""
+    env = os.environ.get(ENV_VARIABLE)
+    if env:
+        path = os.path.join(env, LIBRARY_NAME) if os.path.isdir(env) else env
+        yield ("the %s environment variable" % ENV_VARIABLE, path, None)
+    else:
+        yield ("the %s environment variable" % ENV_VARIABLE, None, "not set")
+
+    beside = os.path.join(os.path.dirname(os.path.abspath(__file__)), "_lib", LIBRARY_NAME)
+    if os.path.exists(beside):
+        yield ("a copy installed beside the package", beside, None)
+    else:
+        yield ("a copy installed beside the package", None, "%s does not exist" % beside)
+
+    how = "pkg-config (pkg-config --variable=libdir crochet)"
+    if shutil.which("pkg-config") is None:
+        yield (how, None, "pkg-config is not installed")
+        return
+    try:
+        done = subprocess.run(["pkg-config", "--print-errors", "--variable=libdir", "crochet"],
+                              capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.SubprocessError) as e:
+        yield (how, None, "pkg-config failed: %s" % e)
+        return
+    libdir = done.stdout.strip()
+    if done.returncode != 0 or not libdir:
+        why = done.stderr.strip().splitlines()[0] if done.stderr.strip() else "no libdir variable"
+        yield (how, None, "%s (PKG_CONFIG_PATH=%s)" % (why, os.environ.get("PKG_CONFIG_PATH", "")))
+        return
+    yield (how, os.path.join(libdir, LIBRARY_NAME), None)
+
+
+def load():
+    """Loads libcrochet.so from the first place that works, or raises ImportError
+    naming every place tried and why each failed."""
+    tried = []
+    for how, path, why in _candidates():
+        if path is None:
+            tried.append("  - %s: %s" % (how, why))
+            continue
+        try:
+            lib = ctypes.CDLL(path)
+            lib.crochet_version  # a libcrochet, not some other library
+        except (OSError, AttributeError) as e:
+            tried.append("  - %s: cannot load %s: %s" % (how, path, e))
+            continue
+        if tried and tried[0].startswith("  - the %s" % ENV_VARIABLE) and os.environ.get(ENV_VARIABLE):
+            warnings.warn("libcrochet: %s; using %s instead" % (tried[0].strip(" -"), path),
+                          RuntimeWarning, stacklevel=3)
+        return lib, path
+    raise ImportError(
+        "libcrochet: cannot find libcrochet.so. Looked, in order, at:\n" + "\n".join(tried) +
+        "\nSet %s to the library's path, install a copy as libcrochet/_lib/%s, or make "
+        "`pkg-config --variable=libdir crochet` name its directory (e.g. "
+        "PKG_CONFIG_PATH=<libcrochet>/build/stage/lib/pkgconfig after `make stage`)."
+        % (ENV_VARIABLE, LIBRARY_NAME))
+
+
+def _declare(lib):
+    def fn(name, restype, *argtypes):
+        f = getattr(lib, name)
+        f.restype = restype
+        f.argtypes = list(argtypes)
+
+    vp = c_void_p
+    out = POINTER(c_void_p)
+    fn("crochet_strerror", c_char_p, c_int)
+    fn("crochet_version", c_char_p)
+    fn("crochet_setup", c_int)
+    fn("crochet_no_setup", c_int)
+    fn("crochet_run", c_int)
+    fn("crochet_stop", c_int)
+    fn("crochet_in_reactor_thread", c_int)
+    fn("crochet_submit", c_int, out, vp, c_int, POINTER(Value), c_size_t)
+    fn("crochet_raise", None, c_int, c_char_p)
+    fn("crochet_wait", c_int, vp, c_double, POINTER(Value))
+    fn("crochet_cancel", c_int, vp)
+    fn("crochet_original_failure", vp, vp)
+    fn("crochet_stash", c_int, vp, POINTER(c_uint64))
+    fn("crochet_retrieve", c_int, out, c_uint64)
+    fn("crochet_result_retain", vp, vp)
+    fn("crochet_result_release", None, vp)
+    fn("crochet_failure_code", c_int, vp)
+    fn("crochet_failure_message", c_char_p, vp)
+    fn("crochet_failure_traceback", c_char_p, vp)
+    fn("crochet_deferred_new", c_int, out, CANCELLER_FN, vp)
+    fn("crochet_deferred_callback", c_int, vp, Value)
+    fn("crochet_deferred_errback", c_int, vp, c_int, c_char_p)
+    fn("crochet_deferred_cancel", c_int, vp)
+    fn("crochet_deferred_retain", vp, vp)
+    fn("crochet_deferred_release", None, vp)
+    fn("crochet_call_from_thread", c_int, CTX_FN, vp)
+    fn("crochet_call_later", c_int, out, c_double, CTX_FN, vp)
+    fn("crochet_delayed_call_cancel", c_int, vp)
+    fn("crochet_delayed_call_release", None, vp)
+    fn("crochet_add_shutdown_trigger", c_int, CTX_FN, vp)
+    fn("crochet_set_log_handler", None, LOG_FN, vp)
+
+
+lib, library_path = load()
+_declare(lib)
+
+
+def strerror(status):
+    return lib.crochet_strerror(status).decode("utf-8", "replace")
+
+
+def fn_address(f):
+    """The address of a ctypes function object (foreign function or callback)."""
+    return ctypes.cast(f, c_void_p).value

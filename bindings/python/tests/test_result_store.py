@@ -1,0 +1,143 @@
+"""The result store: stash() and retrieve_result() (crochet's ResultStoreTests)."""
+
+import threading
+
+import pytest
+
+import libcrochet
+from helpers import LIMIT, deferred_call, run_python
+
+
+@libcrochet.run_in_reactor
+def passthrough(value):
+    return value
+
+
+def test_store_and_retrieve():
+    """A stashed EventualResult is retrieved, the very same object, by its id."""
+    result, _ = deferred_call()
+    uid = result.stash()
+    assert isinstance(uid, int) and uid != 0
+    assert libcrochet.retrieve_result(uid) is result
+
+
+def test_retrieve_only_once():
+    """Once retrieved, an id can no longer be retrieved."""
+    result = passthrough(1)
+    uid = result.stash()
+    libcrochet.retrieve_result(uid)
+    with pytest.raises(KeyError):
+        libcrochet.retrieve_result(uid)
+
+
+@pytest.mark.parametrize("uid", [0, 1, -1, 2 ** 64, 2 ** 64 - 1, 12345678901234567])
+def test_unknown_id(uid):
+    """An id never stashed is a KeyError."""
+    with pytest.raises(KeyError):
+        libcrochet.retrieve_result(uid)
+
+
+@pytest.mark.parametrize("bad", ["1", 1.0, None, True])
+def test_id_must_be_an_integer(bad):
+    """A non-integer id is a TypeError."""
+    with pytest.raises(TypeError):
+        libcrochet.retrieve_result(bad)
+
+
+def test_uniqueness():
+    """Every stash() gives a new id, also for the same result."""
+    result = passthrough(2)
+    ids = [result.stash() for _ in range(100)]
+    ids += [passthrough(i).stash() for i in range(100)]
+    assert len(set(ids)) == len(ids)
+    assert 0 not in ids
+    for uid in ids:
+        libcrochet.retrieve_result(uid)
+
+
+def test_retrieved_result_works():
+    """A retrieved result gives its value and failure as before."""
+    uid = passthrough("kept").stash()
+    assert libcrochet.retrieve_result(uid).wait(LIMIT) == "kept"
+
+    @libcrochet.run_in_reactor
+    def fail():
+        raise ValueError("stashed failure")
+
+    uid = fail().stash()   # the caller's own reference is gone at once
+    with pytest.raises(ValueError, match="stashed failure"):
+        libcrochet.retrieve_result(uid).wait(LIMIT)
+
+
+def test_concurrent_retrieve():
+    """Of many threads retrieving one id at once, exactly one gets it."""
+    for _ in range(20):
+        result = passthrough(3)
+        uid = result.stash()
+        got, missed = [], []
+        barrier = threading.Barrier(4)
+
+        def retrieve():
+            barrier.wait(LIMIT)
+            try:
+                got.append(libcrochet.retrieve_result(uid))
+            except KeyError:
+                missed.append(uid)
+
+        threads = [threading.Thread(target=retrieve) for _ in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(LIMIT)
+        assert len(got) == 1 and got[0] is result and len(missed) == 3
+
+
+def test_stashed_by_native_code(native):
+    """An id stashed by native code is retrieved as an EventualResult whose
+    value comes from the native call."""
+    uid = libcrochet.wait_for(timeout=LIMIT)(native.submit_and_stash)(41)
+    assert uid != 0
+    result = libcrochet.retrieve_result(uid)
+    assert result.wait(LIMIT) == 42
+    with pytest.raises(KeyError):
+        libcrochet.retrieve_result(uid)
+
+
+def test_log_errors_at_exit():
+    """Failures of results still stashed at exit are logged to the
+    "libcrochet" logger (pending and successful ones are not)."""
+    done = run_python("""
+        import logging, sys
+        logging.basicConfig(stream=sys.stdout, level=logging.INFO, format="%(name)s %(levelname)s %(message)s")
+        import libcrochet
+        libcrochet.setup()
+
+        @libcrochet.run_in_reactor
+        def fail(exc):
+            raise exc
+
+        @libcrochet.run_in_reactor
+        def ok():
+            return 1
+
+        @libcrochet.wait_for(timeout=10)
+        def sync():
+            pass
+
+        fail(ZeroDivisionError("first-stashed")).stash()
+        ok().stash()
+        fail(RuntimeError("second-stashed")).stash()
+        retrieved = fail(KeyError("retrieved-one")).stash()
+        sync()
+        assert libcrochet.retrieve_result(retrieved).original_failure() is not None
+        print("exiting")
+    """)
+    assert done.returncode == 0, done.stderr
+    out = done.stdout
+    assert out.count("Unhandled error in stashed EventualResult at exit") == 2, out
+    assert "ZeroDivisionError('first-stashed')" in out
+    assert "RuntimeError('second-stashed')" in out
+    assert "retrieved-one" not in out
+    assert "libcrochet ERROR" in out
+    # Logged once, through logging: not again by the library on stderr.
+    assert "stashed" not in done.stderr, done.stderr
