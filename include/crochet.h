@@ -458,7 +458,9 @@ typedef void (*crochet_log_fn)(int level, const char *message, void *ctx);
  * default, which writes "libcrochet: LEVEL: message" lines to stderr. Handlers
  * are called on the library's logging thread, never on the reactor thread,
  * one record at a time, in order; records still queued at exit are delivered
- * before the process ends. */
+ * before the process ends. When this returns, the previous handler is not
+ * running and is never called again, so its ctx may be freed (called from
+ * inside that handler, it cannot wait for itself). */
 void crochet_set_log_handler(crochet_log_fn fn, void *ctx);
 
 #ifdef __cplusplus

@@ -335,3 +335,44 @@ TEST(handler_may_replace_itself) {
     ASSERT(latch_wait(&second_got, 10.0));
     ASSERT_EQ(atomic_load(&first_calls), 1);
 }
+
+static latch old_entered = LATCH_INIT, old_release = LATCH_INIT, setter_done = LATCH_INIT;
+static atomic_int old_calls_after_replace, replaced_flag;
+static void blocking_old_handler(int level, const char *message, void *ctx) {
+    (void)level; (void)message; (void)ctx;
+    if (atomic_load(&replaced_flag)) atomic_fetch_add(&old_calls_after_replace, 1);
+    latch_open(&old_entered);
+    latch_wait(&old_release, 10.0);
+}
+static latch new_got_four = LATCH_INIT;
+static void new_handler(int level, const char *message, void *ctx) {
+    (void)level; (void)ctx;
+    if (strstr(message, "four")) latch_open(&new_got_four);
+}
+static void *replace_handler(void *arg) {
+    (void)arg;
+    crochet_set_log_handler(new_handler, NULL);
+    atomic_store(&replaced_flag, 1);
+    latch_open(&setter_done);
+    return NULL;
+}
+
+/* crochet_set_log_handler returns only once the old handler has finished, and the old handler is never called afterwards. */
+TEST(replacing_handler_waits_for_old_one_and_never_calls_it_again) {
+    crochet_set_log_handler(blocking_old_handler, NULL);
+    crochet_raise(0, "one");     /* outside a call: each logs a warning */
+    crochet_raise(0, "two");
+    crochet_raise(0, "three");
+    ASSERT(latch_wait(&old_entered, 10.0));
+    pthread_t t;
+    ASSERT_EQ(pthread_create(&t, NULL, replace_handler, NULL), 0);
+    /* The old handler is still running: the setter must not return yet. */
+    ASSERT(!latch_wait(&setter_done, 0.2));
+    latch_open(&old_release);
+    ASSERT(latch_wait(&setter_done, 10.0));
+    pthread_join(t, NULL);
+    /* Records still queued ("two", "three") and later ones go to the new handler. */
+    crochet_raise(0, "four");
+    ASSERT(latch_wait(&new_got_four, 10.0));
+    ASSERT_EQ(atomic_load(&old_calls_after_replace), 0);
+}

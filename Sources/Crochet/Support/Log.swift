@@ -27,15 +27,22 @@ public enum Log {
         package var handler: LogHandler?
         package var threadStarted = false
         package var delivering = false
+        package var loggingThread: UInt64 = 0
     }
 
     nonisolated(unsafe) private static var queue = Queue()
 
     /// Sends records to `handler`; `nil` restores the default (stderr).
+    /// When it returns the previous handler is no longer running and is never
+    /// called again (unless called from that handler, which cannot wait for
+    /// itself), so its context may be freed.
     public static func setHandler(_ handler: LogHandler?) {
         let q = queue
         cl_monitor_lock(q.monitor)
         q.handler = handler
+        if q.loggingThread != cl_thread_self() {
+            while q.delivering { _ = cl_monitor_wait(q.monitor, -1) }
+        }
         cl_monitor_unlock(q.monitor)
     }
 
@@ -66,17 +73,22 @@ public enum Log {
     private static func runLoggingThread() {
         let q = queue
         cl_monitor_lock(q.monitor)
+        q.loggingThread = cl_thread_self()
         while true {
             while q.records.isEmpty { _ = cl_monitor_wait(q.monitor, -1) }
             let batch = q.records
             q.records.removeAll(keepingCapacity: true)
-            q.delivering = true
-            let handler = q.handler
-            cl_monitor_unlock(q.monitor)
-            for (level, message) in batch { deliver(handler, level, message) }
-            cl_monitor_lock(q.monitor)
-            q.delivering = false
-            cl_monitor_broadcast(q.monitor)
+            for (level, message) in batch {
+                // Read the handler per record, so a replacement takes effect
+                // at once; `delivering` lets setHandler wait for the old one.
+                q.delivering = true
+                let handler = q.handler
+                cl_monitor_unlock(q.monitor)
+                deliver(handler, level, message)
+                cl_monitor_lock(q.monitor)
+                q.delivering = false
+                cl_monitor_broadcast(q.monitor)
+            }
         }
     }
 

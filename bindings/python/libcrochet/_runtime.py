@@ -221,10 +221,11 @@ def queue_reaper(token):
         return
     status = lib.crochet_call_from_thread(REAPER_THUNK, token)
     if status != _native.OK:
-        # Stopping: the call will not start, but a native call might be
-        # running right now with pointers into these objects. Keep them.
+        # Stopping: the call will not start. A Python call can go (its
+        # trampoline copes with a missing token), but a native call might be
+        # running right now with pointers into a keepalive list: keep those.
         entry = pending.pop(token, None)
-        if entry is not None:
+        if isinstance(entry, list):
             graveyard.append(entry)
 
 

@@ -3,9 +3,6 @@ in a fresh interpreter (the lifecycle is per process)."""
 
 import os
 import shutil
-import sys
-
-import pytest
 
 import libcrochet
 from helpers import LIMIT, PACKAGE_ROOT, run_python

@@ -4,8 +4,6 @@ bounded run time."""
 import signal
 import time
 
-import pytest
-
 from helpers import run_python, start_python
 
 # A program's preamble: libcrochet set up, and a way to tell when the main
