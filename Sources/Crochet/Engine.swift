@@ -28,6 +28,15 @@ public enum Engine {
     /// lock-free submit path. 0 before setup and in a fresh fork child.
     private static let currentReactor = Atomic<UInt>(0)
 
+    /// The reactor that submissions go to, unretained (reactors live
+    /// forever): using it costs no reference counting. Nil before setup.
+    @inline(__always)
+    package static var unmanagedReactor: Unmanaged<Reactor>? {
+        let raw = currentReactor.load(ordering: .acquiring)
+        guard raw != 0 else { return nil }
+        return Unmanaged<Reactor>.fromOpaque(UnsafeRawPointer(bitPattern: raw)!)
+    }
+
     /// The reactor that submissions go to, or nil before setup.
     @inline(__always)
     package static var reactor: Reactor? {

@@ -47,15 +47,20 @@ package enum Submission {
         return (r, .ok)
     }
 
-    /// A foreign call, queued. Arguments are stored by `fill`.
+    /// A foreign call, queued. Arguments are stored by `fill`. Touches the
+    /// reactor without reference counting: its header's cache line would
+    /// otherwise bounce between every submitter and the reactor thread.
+    @inline(__always)
     package static func foreignCall(_ function: UnsafeRawPointer, signature: Signature,
-                            fill: (UnsafeMutablePointer<UInt64>) -> Void) -> (ResultCore?, Status) {
-        let (r, status) = reactor()
-        guard let r else { return (nil, status) }
-        guard let interface = CallInterface.lookup(signature) else { return (nil, .outOfMemory) }
-        let call = ForeignCall(function: function, interface: interface, epoch: r.epoch, fill: fill)
-        guard r.enqueue(call) else { return (nil, .stopped) }
-        return (call, .ok)
+                                    fill: (UnsafeMutablePointer<UInt64>) -> Void) -> (ResultCore?, Status) {
+        guard let reactor = Engine.unmanagedReactor else { return (nil, .wrongState) }
+        return reactor._withUnsafeGuaranteedRef { r in
+            if r.isStopping { return (nil, .stopped) }
+            guard let interface = CallInterface.lookup(signature) else { return (nil, .outOfMemory) }
+            let call = ForeignCall(function: function, interface: interface, epoch: r.epoch, fill: fill)
+            guard r.enqueue(call) else { return (nil, .stopped) }
+            return (call, .ok)
+        }
     }
 
     /// Deadline in monotonic nanoseconds for a timeout in seconds: -1 for

@@ -10,9 +10,14 @@ import Synchronization
 /// wakes it through the eventfd, which it does only if the reactor sleeps.
 public final class Reactor: @unchecked Sendable {
     package let inbox = Inbox()
-    /// Set by `requestStop`; on its own cache line's worth of rarely written
-    /// state, so the per-item check in a batch stays cheap.
-    private let stopRequested = Atomic<Bool>(false)
+    /// Nonzero once `requestStop` ran. On a cache line of its own (not the
+    /// object's header, whose reference count other threads touch), so the
+    /// per-item check in a batch stays a cache hit.
+    private let stopRequested: UnsafeMutablePointer<UInt32> = {
+        let p = UnsafeMutableRawPointer.allocate(byteCount: 64, alignment: 64).bindMemory(to: UInt32.self, capacity: 16)
+        p.initialize(repeating: 0, count: 16)
+        return p
+    }()
     /// True while the loop sleeps (or is about to) in epoll_wait.
     private let sleeping = Atomic<Bool>(false)
     private let epollFD: Int32
@@ -107,7 +112,7 @@ public final class Reactor: @unchecked Sendable {
     /// run, even those already taken into the loop's batch, complete as
     /// stopped. Idempotent.
     package func requestStop() {
-        stopRequested.store(true, ordering: .releasing)
+        cl_atomic_store_u32(stopRequested, 1)
         if inbox.close() { cl_eventfd_signal(wakeFD) }
     }
 
@@ -168,7 +173,7 @@ public final class Reactor: @unchecked Sendable {
         while i >= 0 {
             if i >= 4 { cl_prefetch(items[i - 4]) }
             let item = Unmanaged<InboxItem>.fromOpaque(items[i]).takeRetainedValue()
-            if stopRequested.load(ordering: .relaxed) {
+            if cl_atomic_load_u32(stopRequested) != 0 {
                 item.reject(on: self)
             } else {
                 item.run(on: self)
