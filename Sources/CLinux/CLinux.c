@@ -215,13 +215,6 @@ int cl_thread_join(uint64_t thread, int64_t timeout_ns) {
 
 uint64_t cl_thread_self(void) { return (uint64_t)pthread_self(); }
 
-int cl_pin_to_cpu(int cpu) {
-    cpu_set_t set;
-    CPU_ZERO(&set);
-    CPU_SET(cpu, &set);
-    return sched_setaffinity(0, sizeof set, &set) == 0 ? 0 : errno;
-}
-
 int cl_atfork(void (*prepare)(void), void (*parent)(void), void (*child)(void)) {
     return pthread_atfork(prepare, parent, child);
 }

@@ -24,11 +24,7 @@ public func crochet_call_later(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ d
     let nanoseconds = delay * 1e9
     let deadline = nanoseconds >= Double(Int64.max - now) ? Int64.max : now + Int64(nanoseconds)
     let call = DelayedCall(deadline: deadline, reactor: r) { fn(ctx) }
-    if r.isCurrentThread {
-        r.timers.insert(call)
-    } else if !r.enqueue(call) {
-        return Status.stopped.rawValue
-    }
+    guard r.schedule(call) else { return Status.stopped.rawValue }
     out?.pointee = handle(call, retained: true)
     return Status.ok.rawValue
 }

@@ -85,8 +85,6 @@ int cl_thread_start(uint64_t *thread_out, void *(*fn)(void *), void *arg);
 /* Joins within timeout_ns (< 0: wait forever). 0 on success, else errno. */
 int cl_thread_join(uint64_t thread, int64_t timeout_ns);
 uint64_t cl_thread_self(void);
-/* Pins the calling thread to one CPU (benchmarks). 0 or errno. */
-int cl_pin_to_cpu(int cpu);
 
 /* --- process --- */
 /* Registers the fork handlers (prepare, parent, child) once. */

@@ -29,7 +29,7 @@ public final class Reactor: @unchecked Sendable {
     @exclusivity(unchecked) package var timers = TimerHeap()
     @exclusivity(unchecked) package var registry = Registry()
     @exclusivity(unchecked) package var watchers: Watchers
-    package let raiseSlot = RaiseSlot()
+    private let raiseSlot = RaiseSlot()
     /// `raiseSlot` without reference counting, for the per-call hot path.
     package let raiseSlotReference: Unmanaged<RaiseSlot>
     package private(set) lazy var workers = WorkerPool(reactor: self)
@@ -106,6 +106,16 @@ public final class Reactor: @unchecked Sendable {
         case .pushed:
             return true
         }
+    }
+
+    /// Schedules a timer: straight into the heap on the reactor thread,
+    /// through the inbox elsewhere. False once the reactor stopped.
+    package func schedule(_ call: DelayedCall) -> Bool {
+        if isCurrentThread {
+            timers.insert(call)
+            return true
+        }
+        return enqueue(call)
     }
 
     /// Closes the inbox and wakes the loop, which then stops: calls not yet

@@ -142,11 +142,7 @@ public func callLater(_ delay: Duration, _ body: @escaping () -> Void) throws(Cr
     guard let r else { throw CrochetError(status: status) }
     let (deadline, overflow) = cl_now_ns().addingReportingOverflow(ns)
     let call = DelayedCall(deadline: overflow ? Int64.max : deadline, reactor: r, body: body)
-    if r.isCurrentThread {
-        r.timers.insert(call)
-    } else {
-        guard r.enqueue(call) else { throw CrochetError(status: .stopped) }
-    }
+    guard r.schedule(call) else { throw CrochetError(status: .stopped) }
     return ScheduledCall(call: call)
 }
 
