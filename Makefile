@@ -3,13 +3,20 @@
 #   make demo     install what is missing, build, run examples/c/demo.c
 #   make test     the whole suite (C ABI, Swift, sanitizers, bindings)
 #   make bench    the benchmarks (medians, ratios to a futex baseline)
-#   make install  PREFIX=/usr/local (default)
+#   make          build: stage, then the shipped library in build/dist (mk/install.mk)
+#   make install  copy what make built: PREFIX=/usr/local LIBDIR INCLUDEDIR DESTDIR
+#                 (also install-strip, uninstall; see mk/install.mk)
+#   make docs     regenerate docs/api from include/crochet.h (mk/docs.mk)
 
 SHELL := /bin/bash
 export PATH := $(PATH):/opt/swift/usr/bin
 
 VERSION := $(shell sed -n 's/^\#define CROCHET_VERSION_STRING "\(.*\)"/\1/p' include/crochet.h)
 MAJOR := $(shell sed -n 's/^\#define CROCHET_VERSION_MAJOR \([0-9]*\)/\1/p' include/crochet.h)
+MINOR := $(shell sed -n 's/^\#define CROCHET_VERSION_MINOR \([0-9]*\)/\1/p' include/crochet.h)
+# Before 1.0 a minor version may change the ABI: the soname carries MAJOR.MINOR.
+SONAME_VERSION := $(if $(filter 0,$(MAJOR)),$(MAJOR).$(MINOR),$(MAJOR))
+SONAME := libcrochet.so.$(SONAME_VERSION)
 PREFIX ?= /usr/local
 CONFIG ?= release
 SWIFTPM_BUILD := .build/$(CONFIG)
@@ -23,9 +30,9 @@ CROCHET_CFLAGS = $$(pkg-config --cflags crochet)
 CROCHET_LIBS = $$(pkg-config --libs crochet) -Wl,-rpath,$(STAGE)/lib
 
 .PHONY: all deps lib stage demo test test-c test-valgrind test-abi test-swift test-tsan test-python test-cpp \
-        test-examples test-downloader bench install clean
+        test-examples test-downloader bench clean
 
-all: stage
+all: stage dist
 
 deps:
 	@scripts/install-deps.sh
@@ -37,8 +44,8 @@ lib stage: deps
 	@# Copy then rename: a process that has the old library mapped keeps it intact.
 	@cp $(SWIFTPM_BUILD)/libcrochet.so $(STAGE)/lib/.libcrochet.so.tmp
 	@mv -f $(STAGE)/lib/.libcrochet.so.tmp $(STAGE)/lib/libcrochet.so.$(VERSION)
-	@ln -sf libcrochet.so.$(VERSION) $(STAGE)/lib/libcrochet.so.$(MAJOR)
-	@ln -sf libcrochet.so.$(MAJOR) $(STAGE)/lib/libcrochet.so
+	@ln -sf libcrochet.so.$(VERSION) $(STAGE)/lib/$(SONAME)
+	@ln -sf $(SONAME) $(STAGE)/lib/libcrochet.so
 	@cp include/crochet.h $(STAGE)/include/crochet.h
 	@sed -e 's|@PREFIX@|$(STAGE)|' -e 's|@VERSION@|$(VERSION)|' pkgconfig/crochet.pc.in \
 	    > $(STAGE)/lib/pkgconfig/crochet.pc
@@ -50,7 +57,7 @@ build/demo: examples/c/demo.c include/crochet.h | stage
 demo: stage build/demo
 	./build/demo
 
-test: stage test-abi test-c test-valgrind test-swift test-tsan test-examples test-downloader test-cpp \
+test: stage check-docs test-abi test-install test-c test-valgrind test-swift test-tsan test-examples test-downloader test-cpp \
       test-python test-python-example
 	@echo "make test: all suites passed"
 
@@ -85,14 +92,8 @@ include bindings/python/python.mk
 bench: stage
 	Benchmarks/run-bench.sh
 
-install: stage
-	install -d $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/include
-	install -m 755 $(STAGE)/lib/libcrochet.so.$(VERSION) $(DESTDIR)$(PREFIX)/lib/
-	ln -sf libcrochet.so.$(VERSION) $(DESTDIR)$(PREFIX)/lib/libcrochet.so.$(MAJOR)
-	ln -sf libcrochet.so.$(MAJOR) $(DESTDIR)$(PREFIX)/lib/libcrochet.so
-	install -m 644 include/crochet.h $(DESTDIR)$(PREFIX)/include/
-	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' pkgconfig/crochet.pc.in \
-	    > $(DESTDIR)$(PREFIX)/lib/pkgconfig/crochet.pc
+include mk/install.mk
+include mk/docs.mk
 
 clean:
 	rm -rf build .build .build-tsan

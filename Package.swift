@@ -2,7 +2,25 @@
 // libcrochet: crochet's API for native code. The Swift core (`Crochet`) is
 // usable from Swift directly; `CrochetC` wraps it in the C ABI of
 // include/crochet.h and ships as the self-contained libcrochet.so.
+import Foundation
 import PackageDescription
+
+/// The soname, derived from the header's version macros (the one place the
+/// version is written): libcrochet.so.MAJOR.MINOR before 1.0, MAJOR after.
+let soname: String = {
+    let header = (try? String(contentsOfFile: "\(Context.packageDirectory)/include/crochet.h", encoding: .utf8)) ?? ""
+    func macro(_ name: String) -> String? {
+        for line in header.split(separator: "\n") {
+            let words = line.split(separator: " ", omittingEmptySubsequences: true)
+            if words.count >= 3, words[0] == "#define", words[1] == name { return String(words[2]) }
+        }
+        return nil
+    }
+    guard let major = macro("CROCHET_VERSION_MAJOR"), let minor = macro("CROCHET_VERSION_MINOR") else {
+        fatalError("include/crochet.h has no CROCHET_VERSION_MAJOR/MINOR")
+    }
+    return major == "0" ? "libcrochet.so.\(major).\(minor)" : "libcrochet.so.\(major)"
+}()
 
 let package = Package(
     name: "libcrochet",
@@ -32,7 +50,7 @@ let package = Package(
                 .unsafeFlags([
                     "-static-stdlib",
                     "-Xlinker", "--version-script=\(Context.packageDirectory)/Sources/CrochetC/exports.map",
-                    "-Xlinker", "-soname=libcrochet.so.0",
+                    "-Xlinker", "-soname=\(soname)",
                 ]),
             ]
         ),

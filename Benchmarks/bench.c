@@ -221,7 +221,7 @@ static void timer_bench_on_reactor(struct timer_bench *tb) {
     double start = now();
     for (int i = 0; i < tb->n; i++) {
         double delay = 1000.0 + (rand_r(&seed) % 1000000) / 1000.0;
-        crochet_call_later(&calls[i], delay, nop, NULL);
+        crochet_call_later(&calls[i], delay, nop, NULL, NULL);
     }
     double mid = now();
     for (int i = 0; i < tb->n; i++) crochet_delayed_call_cancel(calls[(int)(((long long)i * 7919) % tb->n)]);
@@ -255,7 +255,7 @@ static int32_t schedule_ordered(struct order_check *check) {
             struct order_entry *e = &check->entries[check->perm[g] * 4 + k];
             e->check = check;
             e->expected = check->perm[g] * 4 + k;
-            crochet_call_later(NULL, 0.02 + check->perm[g] * 1e-3, order_fire, e);
+            crochet_call_later(NULL, 0.02 + check->perm[g] * 1e-3, order_fire, e, NULL);
         }
     }
     return 0;
@@ -293,7 +293,7 @@ static void on_readable(int fd, void *ctx) {
 }
 static int32_t watch_all(struct fd_bench *fb) {
     for (int i = 0; i < fb->nfds; i++)
-        if (crochet_add_reader(fb->fds[i], on_readable, fb) != CROCHET_OK) return 1;
+        if (crochet_add_reader(fb->fds[i], on_readable, fb, NULL) != CROCHET_OK) return 1;
     return 0;
 }
 static int32_t unwatch_all(struct fd_bench *fb) {

@@ -24,6 +24,16 @@
  *   - NULL where a handle or out-pointer is required is CROCHET_EINVAL.
  *   - When a function that takes a callback returns an error, the callback is
  *     never called.
+ *   - Callbacks own their ctx through destroy (since 0.2). Every function
+ *     that stores a callback with a void *ctx also takes a crochet_destroy_fn
+ *     destroy (may be NULL). The library calls destroy(ctx) exactly once, as
+ *     soon as it will never call that callback with that ctx again: after the
+ *     callback ran for the last time, when it is cancelled, removed or
+ *     replaced, when the reactor stops, and also when the registering
+ *     function itself fails (then on the calling thread, before it returns).
+ *     Unless an entry says otherwise destroy runs on the reactor thread,
+ *     never while a library lock is held, and it may call into the library.
+ *     In a fork child nothing inherited is destroyed (the parent owns it).
  *
  * Only symbols starting with crochet_ are exported from libcrochet.so.
  */
@@ -37,10 +47,13 @@
 extern "C" {
 #endif
 
+/* The version, written once here: the soname (libcrochet.so.MAJOR.MINOR
+ * before 1.0), pkg-config, the Python and Swift metadata derive from it. */
 #define CROCHET_VERSION_MAJOR 0
-#define CROCHET_VERSION_MINOR 1
+#define CROCHET_VERSION_MINOR 2
 #define CROCHET_VERSION_PATCH 0
-#define CROCHET_VERSION_STRING "0.1.0"
+#define CROCHET_VERSION_STRING "0.2.0"
+#define CROCHET_VERSION_NUMBER (CROCHET_VERSION_MAJOR * 10000 + CROCHET_VERSION_MINOR * 100 + CROCHET_VERSION_PATCH)
 
 /* ------------------------------------------------------------------------- */
 /* Status codes (the values are ABI)                                          */
@@ -58,14 +71,24 @@ extern "C" {
 #define CROCHET_ENOMEM         -9   /* out of memory */
 #define CROCHET_EALREADY      -10   /* the deferred or delayed call has already fired or been cancelled */
 #define CROCHET_ENOTREACTOR   -11   /* this function may only be called on the reactor thread */
+#define CROCHET_EAGAIN        -12   /* a configured bound is reached; retry later (since 0.2) */
 
 /* A static, human-readable description of any status, including unknown ones
  * ("unknown libcrochet status"). Never NULL; the string is never freed. */
 const char *crochet_strerror(int status);
 
+/* The name of a status as a static string ("CROCHET_ETIMEDOUT", ...), or
+ * "CROCHET_EUNKNOWN" for a value not in the table, like uv_err_name. Never
+ * NULL; the string is never freed. (Since 0.2.) */
+const char *crochet_status_name(int status);
+
 /* The runtime library's version, CROCHET_VERSION_STRING of the build that made
  * it. Compare it with the header's macros to detect a mismatch. Never NULL. */
 const char *crochet_version(void);
+
+/* The runtime library's CROCHET_VERSION_NUMBER (MAJOR*10000 + MINOR*100 +
+ * PATCH), for numeric comparisons. (Since 0.2.) */
+unsigned crochet_version_number(void);
 
 /* ------------------------------------------------------------------------- */
 /* Values                                                                     */
@@ -95,6 +118,9 @@ typedef struct crochet_value {
 
 /* Any function pointer, cast to this for crochet_submit. */
 typedef void (*crochet_fn)(void);
+
+/* Releases a callback's ctx; see "Callbacks own their ctx" above. */
+typedef void (*crochet_destroy_fn)(void *ctx);
 
 /* The most arguments one call may take. */
 #define CROCHET_MAX_ARGS 32
@@ -195,8 +221,10 @@ int crochet_submit(crochet_result **out, crochet_fn fn, crochet_type return_type
             / sizeof(crochet_value) - 1)
 
 /* Reactor thread only, inside a submitted call (or a function run by
- * crochet_defer_to_thread): marks the current call as failed with code and
- * message; the function's return value is then ignored. message is copied
+ * crochet_defer_to_thread, or a closure): marks the current call as failed
+ * with code and message; the function's return value is then ignored and
+ * never touched (a crochet_deferred * it returns stays the function's: the
+ * engine neither follows nor releases it). message is copied
  * (NULL means ""), and a traceback of the calling thread is captured. A later
  * crochet_raise in the same call replaces the earlier one. crochet_wait then
  * returns CROCHET_EFAILED, except for the codes CROCHET_ECANCELLED and
@@ -204,6 +232,26 @@ int crochet_submit(crochet_result **out, crochet_fn fn, crochet_type return_type
  * CancelledError does in crochet). Anywhere else it does nothing but log a
  * warning. */
 void crochet_raise(int code, const char *message);
+
+/* A closure: fn(ctx) returns a tagged value whose type is the result's type
+ * (CROCHET_TYPE_VOID for none). Returning { .type = CROCHET_TYPE_DEFERRED,
+ * .u.ptr = d } hands d's reference to the engine and the result follows d, as
+ * a CROCHET_TYPE_DEFERRED return does for crochet_submit (a NULL d, or an
+ * unknown type tag, fails the call with code CROCHET_EINVAL). fn may call
+ * crochet_raise. (Since 0.2.) */
+typedef crochet_value (*crochet_closure_fn)(void *ctx);
+
+/* Queues fn(ctx) to run on the reactor thread, with no libffi: the form
+ * bindings use for their own language's callables. Ordering, cancellation,
+ * stop and every status are those of crochet_submit. destroy(ctx) runs
+ * exactly once: on the reactor thread after fn returned, or when the call is
+ * cancelled before it starts or rejected at stop; or on the calling thread
+ * before this returns an error. *out is set to NULL on any error.
+ * Returns CROCHET_OK; CROCHET_EINVAL for a NULL out or fn; CROCHET_ESTATE
+ * before setup/no_setup; CROCHET_ESTOPPED after stop; CROCHET_ENOMEM.
+ * (Since 0.2.) */
+int crochet_submit_closure(crochet_result **out, crochet_closure_fn fn, void *ctx,
+                           crochet_destroy_fn destroy);
 
 /* ------------------------------------------------------------------------- */
 /* Waiting (EventualResult)                                                   */
@@ -267,24 +315,26 @@ int crochet_result_new(crochet_result **out, crochet_deferred *d);
 /* wait_for (crochet.wait_for)                                                */
 /* ------------------------------------------------------------------------- */
 
-/* Submits fn(args...) as crochet_submit does, then waits up to timeout; on
- * CROCHET_ETIMEDOUT the call is cancelled before this returns. Returns the
- * call's status as crochet_wait does, the value in *value_out (may be NULL).
- * When the outcome is a failure and failure_out is not NULL, *failure_out
- * receives a reference you release with crochet_failure_release; otherwise
- * it is set to NULL.
+/* Submits fn(args...) as crochet_submit does, then waits up to timeout
+ * (counted from the submission); on CROCHET_ETIMEDOUT the call is cancelled
+ * before this returns. Returns the call's status as crochet_wait does, the
+ * value in *value_out (may be NULL). When the outcome is a failure and
+ * failure_out is not NULL, *failure_out receives a reference you release
+ * with crochet_failure_release; otherwise it is set to NULL.
  * Returns crochet_submit's errors before anything is submitted, and
  * CROCHET_EREACTORTHREAD on the reactor thread without submitting anything.
  *
- * Two consequences of returning without a result handle:
- *   - A pointer value the result owned (crochet_deferred_callback_owned) is
- *     destroyed before this returns, when its last holder lets go: *value_out
- *     then holds a dangling pointer. To use an owned value, crochet_submit and
- *     crochet_wait, and keep the result while you use it.
- *   - After CROCHET_ETIMEDOUT a call that had not started never starts, but a
- *     function already running on the reactor thread cannot be interrupted:
- *     it may still be using pointer arguments after this returns. Pass
- *     pointers to memory that outlives the call (or ids), as with threads. */
+ * Owned values are handed to you (since 0.2): when the value is a pointer
+ * the result owned (crochet_deferred_callback_owned), the library never
+ * calls its destroy function; you free the pointer as its producer says
+ * (for example free()). So wait_for on a call producing a string gives you
+ * the string. (A value is not owned by you when value_out is NULL: then the
+ * library destroys it as usual.)
+ *
+ * After CROCHET_ETIMEDOUT a call that had not started never starts, but a
+ * function already running on the reactor thread cannot be interrupted: it
+ * may still be using pointer arguments after this returns. Pass pointers to
+ * memory that outlives the call (or ids), as with threads. */
 int crochet_wait_for(crochet_value *value_out, crochet_failure **failure_out,
                      double timeout, crochet_fn fn, crochet_type return_type,
                      const crochet_value *args, size_t nargs);
@@ -327,9 +377,14 @@ void crochet_failure_release(crochet_failure *f);
 typedef void (*crochet_canceller)(crochet_deferred *d, void *ctx);
 
 /* Makes a new, unfired deferred (one reference, yours, in *out). canceller
- * may be NULL. Returns CROCHET_OK; CROCHET_EINVAL for a NULL out;
- * CROCHET_ENOTREACTOR; CROCHET_ENOMEM. */
-int crochet_deferred_new(crochet_deferred **out, crochet_canceller canceller, void *ctx);
+ * may be NULL. destroy(ctx) runs once the canceller can no longer run: when d
+ * fired or was cancelled (after the canceller returned), or when d is freed
+ * unfired (then on the thread that released it last); on this thread before
+ * an error returns.
+ * Returns CROCHET_OK; CROCHET_EINVAL for a NULL out; CROCHET_ENOTREACTOR;
+ * CROCHET_ENOMEM. */
+int crochet_deferred_new(crochet_deferred **out, crochet_canceller canceller, void *ctx,
+                         crochet_destroy_fn destroy);
 
 /* Fires d with value, running its callbacks now. A value of type
  * CROCHET_TYPE_DEFERRED is not allowed.
@@ -363,13 +418,16 @@ int crochet_deferred_cancel(crochet_deferred *d);
  * on_failure with the failure (borrowed for the call) if it fails; either
  * may be NULL. They run on the reactor thread, in the order added, when d
  * fires, or at once if it already has (a pair added by a callback while d
- * fires runs after the pairs added before it, as in Twisted). A value is borrowed for the call
- * (copy an owned pointer's target, or keep d, to keep it).
+ * fires runs after the pairs added before it, as in Twisted). A value is
+ * borrowed for the call (copy an owned pointer's target, or keep d, to keep
+ * it). destroy(ctx) runs after the pair ran, or when d is freed unfired (on
+ * the thread that released it last); on this thread before an error returns.
  * Returns CROCHET_OK; CROCHET_EINVAL for a NULL d; CROCHET_ENOTREACTOR;
  * CROCHET_ENOMEM. */
 int crochet_deferred_add_callbacks(crochet_deferred *d,
         void (*on_value)(crochet_value value, void *ctx),
-        void (*on_failure)(const crochet_failure *f, void *ctx), void *ctx);
+        void (*on_failure)(const crochet_failure *f, void *ctx), void *ctx,
+        crochet_destroy_fn destroy);
 
 /* Any thread. Adds a reference to d and returns d (NULL for NULL). */
 crochet_deferred *crochet_deferred_retain(crochet_deferred *d);
@@ -382,21 +440,24 @@ void crochet_deferred_release(crochet_deferred *d);
 /* ------------------------------------------------------------------------- */
 
 /* Any thread. Runs fn(ctx) on the reactor thread soon, in submission order
- * with crochet_submit calls from the same thread.
+ * with crochet_submit calls from the same thread. destroy(ctx) runs after fn
+ * returned, or when the reactor stops before fn ran.
  * Returns CROCHET_OK; CROCHET_EINVAL for a NULL fn; CROCHET_ESTATE before
  * setup/no_setup; CROCHET_ESTOPPED after stop (fn never runs). */
-int crochet_call_from_thread(void (*fn)(void *ctx), void *ctx);
+int crochet_call_from_thread(void (*fn)(void *ctx), void *ctx, crochet_destroy_fn destroy);
 
 /* Any thread. Runs fn(ctx) on the reactor thread after delay seconds. Timers
  * run in deadline order, first scheduled first among equal deadlines. When
  * out is not NULL it receives a handle (one reference, yours) to cancel the
  * call with; release it with crochet_delayed_call_release whether or not the
- * call ran. A timer still pending at stop never runs.
+ * call ran; *out is set before the timer can fire, so fn may read it. A
+ * timer still pending at stop never runs. destroy(ctx) runs after fn
+ * returned, when the call is cancelled, or at stop.
  * Returns CROCHET_OK; CROCHET_EINVAL for a NULL fn or a negative, NaN or
  * infinite delay; CROCHET_ESTATE before setup/no_setup; CROCHET_ESTOPPED
  * after stop; CROCHET_ENOMEM. */
 int crochet_call_later(crochet_delayed_call **out, double delay,
-                       void (*fn)(void *ctx), void *ctx);
+                       void (*fn)(void *ctx), void *ctx, crochet_destroy_fn destroy);
 
 /* Any thread. Cancels the delayed call so that it never runs.
  * Returns CROCHET_OK; CROCHET_EALREADY if it already ran (or started
@@ -411,9 +472,11 @@ void crochet_delayed_call_release(crochet_delayed_call *c);
  * readable, or has an error or hang-up (so a reader sees EOF), level-triggered
  * like Twisted's addReader. A second add_reader on the same fd replaces its
  * callback. No callback runs for an fd after its watcher was removed.
+ * destroy(ctx) runs when the watcher is removed or replaced, or the reactor
+ * stops, after any running callback of it returned.
  * Returns CROCHET_OK; CROCHET_EINVAL for a NULL fn, a negative fd or one that
  * is not open (or cannot be polled); CROCHET_ENOTREACTOR; CROCHET_ENOMEM. */
-int crochet_add_reader(int fd, void (*fn)(int fd, void *ctx), void *ctx);
+int crochet_add_reader(int fd, void (*fn)(int fd, void *ctx), void *ctx, crochet_destroy_fn destroy);
 
 /* Reactor thread only. Stops watching fd for reading (safe inside any
  * callback). Removing a reader that does not exist does nothing.
@@ -422,7 +485,7 @@ int crochet_remove_reader(int fd);
 
 /* Reactor thread only. As crochet_add_reader, for writability (and error or
  * hang-up). A reader and a writer on one fd work independently. */
-int crochet_add_writer(int fd, void (*fn)(int fd, void *ctx), void *ctx);
+int crochet_add_writer(int fd, void (*fn)(int fd, void *ctx), void *ctx, crochet_destroy_fn destroy);
 
 /* Reactor thread only. As crochet_remove_reader, for the writer. */
 int crochet_remove_writer(int fd);
@@ -438,12 +501,23 @@ int crochet_remove_writer(int fd);
 int crochet_defer_to_thread(crochet_deferred **out, crochet_fn fn, crochet_type return_type,
                             const crochet_value *args, size_t nargs);
 
+/* Reactor thread only. crochet_defer_to_thread for a closure: fn(ctx) runs on
+ * a worker and the deferred fires with the value it returns (a
+ * CROCHET_TYPE_DEFERRED value is not allowed there and fails it with code
+ * CROCHET_EINVAL); fn may call crochet_raise. destroy(ctx) runs on the
+ * reactor thread after fn returned, or when the work is cancelled before it
+ * starts or dropped at stop; on this thread before an error returns.
+ * Returns CROCHET_OK; CROCHET_EINVAL for a NULL out or fn;
+ * CROCHET_ENOTREACTOR; CROCHET_ESTOPPED; CROCHET_ENOMEM. (Since 0.2.) */
+int crochet_defer_to_thread_closure(crochet_deferred **out, crochet_closure_fn fn, void *ctx,
+                                    crochet_destroy_fn destroy);
+
 /* Any thread. Registers fn(ctx) to run on the reactor thread when the reactor
  * stops, before pending results are failed with CROCHET_ESTOPPED; triggers
- * run in reverse order of registration.
+ * run in reverse order of registration. destroy(ctx) runs after fn returned.
  * Returns CROCHET_OK; CROCHET_EINVAL for a NULL fn; CROCHET_ESTATE before
  * setup/no_setup; CROCHET_ESTOPPED once stopping has begun; CROCHET_ENOMEM. */
-int crochet_add_shutdown_trigger(void (*fn)(void *ctx), void *ctx);
+int crochet_add_shutdown_trigger(void (*fn)(void *ctx), void *ctx, crochet_destroy_fn destroy);
 
 /* ------------------------------------------------------------------------- */
 /* Logging                                                                    */
@@ -454,14 +528,24 @@ enum { CROCHET_LOG_DEBUG = 10, CROCHET_LOG_INFO = 20, CROCHET_LOG_WARNING = 30, 
 /* Receives one log record; message is valid for the call only. */
 typedef void (*crochet_log_fn)(int level, const char *message, void *ctx);
 
-/* Any thread. Sends log records to fn(level, message, ctx); NULL restores the
- * default, which writes "libcrochet: LEVEL: message" lines to stderr. Handlers
- * are called on the library's logging thread, never on the reactor thread,
- * one record at a time, in order; records still queued at exit are delivered
- * before the process ends. When this returns, the previous handler is not
- * running and is never called again, so its ctx may be freed (called from
- * inside that handler, it cannot wait for itself). */
-void crochet_set_log_handler(crochet_log_fn fn, void *ctx);
+/* Any thread, including the reactor thread and a handler; never blocks.
+ * Sends log records to fn(level, message, ctx); NULL restores the default,
+ * which writes "libcrochet: LEVEL: message" lines to stderr (destroy is then
+ * ignored). Handlers are called on the library's logging thread, never on
+ * the reactor thread, one record at a time, in order; every record is
+ * delivered before the process ends, including records made by exit
+ * handlers that run after the library's own. The previous handler is never
+ * called after its last record in flight; its destroy(ctx) then runs on the
+ * logging thread.
+ * Returns CROCHET_OK. (Returns int since 0.2.) */
+int crochet_set_log_handler(crochet_log_fn fn, void *ctx, crochet_destroy_fn destroy);
+
+/* Waits until every record made before this call was delivered to the
+ * handler, up to timeout seconds. Not on the reactor thread.
+ * Returns CROCHET_OK; CROCHET_ETIMEDOUT; CROCHET_EINVAL for a negative or
+ * NaN timeout; CROCHET_EREACTORTHREAD on the reactor thread, or inside a log
+ * handler (which would wait for itself). (Since 0.2.) */
+int crochet_log_flush(double timeout);
 
 #ifdef __cplusplus
 }

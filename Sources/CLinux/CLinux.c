@@ -267,5 +267,6 @@ int cl_monitor_wait(cl_monitor *m, int64_t deadline_ns) {
 }
 
 void cl_monitor_broadcast(cl_monitor *m) { pthread_cond_broadcast(&m->cond); }
+void cl_monitor_signal(cl_monitor *m) { pthread_cond_signal(&m->cond); }
 
 void cl_monitor_reinit(cl_monitor *m) { monitor_init(m); }

@@ -185,7 +185,7 @@ public enum Engine {
             }
         }
         ResultStore.logStashedFailures()
-        Log.flush()
+        Log.flushAtExit()
     }
 
     private static func prepareFork() {

@@ -25,6 +25,28 @@ public func crochet_submit(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ fn: c
     return s
 }
 
+/// Calls a crochet_closure_fn and converts its tagged value (captures
+/// nothing: storing it in a call costs no allocation).
+let invokeClosure: ContextCall.Invoker = { function, ctx in
+    Value(returned: unsafeBitCast(function, to: crochet_closure_fn.self)(ctx))
+}
+
+@c @implementation
+public func crochet_submit_closure(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ fn: crochet_closure_fn?,
+                                   _ ctx: UnsafeMutableRawPointer?, _ destroy: crochet_destroy_fn?) -> Int32 {
+    let context = ForeignContext(ctx, destroy: destroy)
+    guard let out, let fn else {
+        out?.pointee = nil
+        context.release()
+        return EINVAL
+    }
+    out.pointee = nil
+    let (call, s) = Submission.contextCall(unsafeBitCast(fn, to: UnsafeRawPointer.self), context: context,
+                                           invoker: invokeClosure)
+    if let call { out.pointee = handle(call, retained: true) }
+    return s.rawValue
+}
+
 @c @implementation
 public func crochet_raise(_ code: Int32, _ message: UnsafePointer<CChar>?) {
     RaiseSlot.raise(code: code, message: message)
@@ -36,19 +58,16 @@ public func crochet_wait_for(_ value_out: UnsafeMutablePointer<crochet_value>?,
                              _ timeout: Double, _ fn: crochet_fn?, _ return_type: crochet_type,
                              _ args: UnsafePointer<crochet_value>?, _ nargs: Int) -> Int32 {
     failure_out?.pointee = nil
-    guard Submission.deadline(seconds: timeout) != nil else { return EINVAL }
+    guard Deadline(seconds: timeout) != nil else { return EINVAL }
     if Engine.inReactorThread { return Status.onReactorThread.rawValue }
     let (submitted, s) = submitCall(fn, return_type, args, nargs)
     guard let call = submitted else { return s }
     // The deadline counts from the submission, as crochet's wait_for does.
-    var value = Value.void
-    let outcome = call.wait(deadline: Submission.deadline(seconds: timeout)!, value: &value)
-    if outcome == Status.timedOut.rawValue {
-        call.requestCancel()
-    } else if outcome == Status.ok.rawValue {
+    let (status, value, failure) = call.waitFor(deadline: Deadline(seconds: timeout)!, handOver: value_out != nil)
+    if status == Status.ok.rawValue {
         value_out?.pointee = value.c
-    } else if let failure_out, let failure = call.outcome as? Failure {
+    } else if let failure_out, let failure {
         failure_out.pointee = handle(failure, retained: true)
     }
-    return outcome
+    return status
 }

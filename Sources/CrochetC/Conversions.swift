@@ -35,6 +35,13 @@ extension Value {
         }
     }
 
+    /// What a closure returned: as `init(c:)`, but a deferred keeps its
+    /// pointer (the result follows it). Nil for an unknown tag.
+    @inline(__always) init?(returned value: crochet_value) {
+        guard let type = ValueType(c: value.type) else { return nil }
+        self.init(type: type, bits: type == .deferred ? value.u.u64 : Value.payload(of: value, type))
+    }
+
     /// The C value (the payload's unused bytes are zero).
     @inline(__always) var c: crochet_value {
         var v = crochet_value()

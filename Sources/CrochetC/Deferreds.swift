@@ -11,13 +11,18 @@ private func reactorDeferred(_ d: OpaquePointer?) -> (DeferredCore?, Int32) {
 
 @c @implementation
 public func crochet_deferred_new(_ out: UnsafeMutablePointer<OpaquePointer?>?,
-                                 _ canceller: crochet_canceller?, _ ctx: UnsafeMutableRawPointer?) -> Int32 {
-    guard let out else { return EINVAL }
+                                 _ canceller: crochet_canceller?, _ ctx: UnsafeMutableRawPointer?,
+                                 _ destroy: crochet_destroy_fn?) -> Int32 {
+    let context = ForeignContext(ctx, destroy: destroy)
+    guard let out else { context.release(); return EINVAL }
     out.pointee = nil
-    guard Engine.inReactorThread else { return Status.notReactorThread.rawValue }
+    guard Engine.inReactorThread else { context.release(); return Status.notReactorThread.rawValue }
     let d = DeferredCore()
-    if let canceller {
-        d.setCanceller { d in canceller(handle(d, retained: false), ctx) }
+    // The deferred drops its canceller once it fired or was cancelled (or is
+    // freed): the owner goes with it and releases the context.
+    let owner = ForeignContextOwner(context)
+    d.setCanceller { d in
+        if let canceller { canceller(handle(d, retained: false), owner.pointer) }
     }
     out.pointee = handle(d, retained: true)
     return Status.ok.rawValue
@@ -61,15 +66,20 @@ public func crochet_deferred_add_callbacks(
     _ d: OpaquePointer?,
     _ on_value: (@convention(c) (crochet_value, UnsafeMutableRawPointer?) -> Void)?,
     _ on_failure: (@convention(c) (OpaquePointer?, UnsafeMutableRawPointer?) -> Void)?,
-    _ ctx: UnsafeMutableRawPointer?
+    _ ctx: UnsafeMutableRawPointer?,
+    _ destroy: crochet_destroy_fn?
 ) -> Int32 {
+    let context = ForeignContext(ctx, destroy: destroy)
     let (deferred, s) = reactorDeferred(d)
-    guard let deferred else { return s }
+    guard let deferred else { context.release(); return s }
+    // The chain drops the pair after it ran (or when the deferred is freed):
+    // the owner goes with it and releases the context.
+    let owner = ForeignContextOwner(context)
     deferred.addCallback(.closure { fired in
         if let failure = fired.failure {
-            on_failure?(handle(failure, retained: false), ctx)
+            on_failure?(handle(failure, retained: false), owner.pointer)
         } else {
-            on_value?(fired.value.c, ctx)
+            on_value?(fired.value.c, owner.pointer)
         }
     })
     return Status.ok.rawValue

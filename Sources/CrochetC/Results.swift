@@ -4,7 +4,7 @@ import Crochet
 @c @implementation
 public func crochet_wait(_ r: OpaquePointer?, _ timeout: Double,
                          _ value_out: UnsafeMutablePointer<crochet_value>?) -> Int32 {
-    guard let r, let deadline = Submission.deadline(seconds: timeout) else { return EINVAL }
+    guard let r, let deadline = Deadline(seconds: timeout) else { return EINVAL }
     if Engine.inReactorThread { return Status.onReactorThread.rawValue }
     var value = Value.void
     let s = object(r, as: ResultCore.self).wait(deadline: deadline, value: &value)

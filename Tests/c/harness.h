@@ -146,7 +146,7 @@ static void harness_on_reactor_trampoline(void *p) {
 }
 static inline void run_on_reactor(void (*fn)(void *), void *ctx) {
     struct harness_on_reactor h = { fn, ctx, LATCH_INIT };
-    ASSERT_OK(crochet_call_from_thread(harness_on_reactor_trampoline, &h));
+    ASSERT_OK(crochet_call_from_thread(harness_on_reactor_trampoline, &h, NULL));
     ASSERT(latch_wait(&h.done, 10.0));
 }
 

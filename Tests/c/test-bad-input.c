@@ -49,16 +49,16 @@ TEST(before_setup_estate) {
     ASSERT_NULL(r);
     crochet_value v;
     ASSERT_STATUS(crochet_wait_for(&v, NULL, 1.0, (crochet_fn)marker, CROCHET_TYPE_INT32, NULL, 0), CROCHET_ESTATE);
-    ASSERT_STATUS(crochet_call_from_thread(marker_cb, NULL), CROCHET_ESTATE);
+    ASSERT_STATUS(crochet_call_from_thread(marker_cb, NULL, NULL), CROCHET_ESTATE);
     crochet_delayed_call *c = NULL;
-    ASSERT_STATUS(crochet_call_later(&c, 0, marker_cb, NULL), CROCHET_ESTATE);
-    ASSERT_STATUS(crochet_call_later(NULL, 0, marker_cb, NULL), CROCHET_ESTATE);
-    ASSERT_STATUS(crochet_add_shutdown_trigger(marker_cb, NULL), CROCHET_ESTATE);
+    ASSERT_STATUS(crochet_call_later(&c, 0, marker_cb, NULL, NULL), CROCHET_ESTATE);
+    ASSERT_STATUS(crochet_call_later(NULL, 0, marker_cb, NULL, NULL), CROCHET_ESTATE);
+    ASSERT_STATUS(crochet_add_shutdown_trigger(marker_cb, NULL, NULL), CROCHET_ESTATE);
     ASSERT_STATUS(crochet_stop(), CROCHET_ESTATE);
     ASSERT_STATUS(crochet_run(), CROCHET_ESTATE);
     ASSERT_EQ(crochet_in_reactor_thread(), 0);
     crochet_deferred *d = NULL;
-    ASSERT_STATUS(crochet_deferred_new(&d, NULL, NULL), CROCHET_ENOTREACTOR);
+    ASSERT_STATUS(crochet_deferred_new(&d, NULL, NULL, NULL), CROCHET_ENOTREACTOR);
     ASSERT_STATUS(crochet_defer_to_thread(&d, (crochet_fn)marker, CROCHET_TYPE_INT32, NULL, 0), CROCHET_ENOTREACTOR);
     ASSERT_EQ(atomic_load(&marker_calls), 0);
     /* Setup still works afterwards. */
@@ -81,8 +81,8 @@ TEST(lifecycle_misuse) {
     ASSERT_STATUS(crochet_submit(&r, (crochet_fn)marker, CROCHET_TYPE_INT32, NULL, 0), CROCHET_ESTOPPED);
     ASSERT_NULL(r);
     ASSERT_STATUS(crochet_wait_for(NULL, NULL, 1.0, (crochet_fn)marker, CROCHET_TYPE_INT32, NULL, 0), CROCHET_ESTOPPED);
-    ASSERT_STATUS(crochet_call_from_thread(marker_cb, NULL), CROCHET_ESTOPPED);
-    ASSERT_STATUS(crochet_call_later(NULL, 0, marker_cb, NULL), CROCHET_ESTOPPED);
+    ASSERT_STATUS(crochet_call_from_thread(marker_cb, NULL, NULL), CROCHET_ESTOPPED);
+    ASSERT_STATUS(crochet_call_later(NULL, 0, marker_cb, NULL, NULL), CROCHET_ESTOPPED);
     ASSERT_EQ(atomic_load(&marker_calls), 0);
 }
 
@@ -210,17 +210,17 @@ TEST(bad_timeouts_and_delays) {
         ASSERT_STATUS(crochet_wait_for(NULL, NULL, bad[i], (crochet_fn)marker, CROCHET_TYPE_INT32, NULL, 0),
                       CROCHET_EINVAL);
         crochet_delayed_call *c = NULL;
-        ASSERT_STATUS(crochet_call_later(&c, bad[i], marker_cb, NULL), CROCHET_EINVAL);
-        ASSERT_STATUS(crochet_call_later(NULL, bad[i], marker_cb, NULL), CROCHET_EINVAL);
+        ASSERT_STATUS(crochet_call_later(&c, bad[i], marker_cb, NULL, NULL), CROCHET_EINVAL);
+        ASSERT_STATUS(crochet_call_later(NULL, bad[i], marker_cb, NULL, NULL), CROCHET_EINVAL);
     }
     crochet_delayed_call *c = NULL;
-    ASSERT_STATUS(crochet_call_later(&c, INFINITY, marker_cb, NULL), CROCHET_EINVAL);
-    ASSERT_STATUS(crochet_call_later(NULL, INFINITY, marker_cb, NULL), CROCHET_EINVAL);
-    ASSERT_STATUS(crochet_call_later(&c, 0.0, NULL, NULL), CROCHET_EINVAL);
+    ASSERT_STATUS(crochet_call_later(&c, INFINITY, marker_cb, NULL, NULL), CROCHET_EINVAL);
+    ASSERT_STATUS(crochet_call_later(NULL, INFINITY, marker_cb, NULL, NULL), CROCHET_EINVAL);
+    ASSERT_STATUS(crochet_call_later(&c, 0.0, NULL, NULL, NULL), CROCHET_EINVAL);
     ASSERT_STATUS(crochet_delayed_call_cancel(NULL), CROCHET_EINVAL);
     crochet_result_release(r);
     /* A good zero delay runs; by then any wrongly accepted zero-or-less delay would have run too. */
-    ASSERT_OK(crochet_call_later(NULL, 0.0, timer_cb, NULL));
+    ASSERT_OK(crochet_call_later(NULL, 0.0, timer_cb, NULL, NULL));
     ASSERT(latch_wait(&timer_ran, 10.0));
     run_on_reactor(noop, NULL);
     ASSERT_EQ(atomic_load(&marker_calls), 1);   /* only the submitted call at the start ran */
@@ -229,15 +229,15 @@ TEST(bad_timeouts_and_delays) {
 /* call_from_thread and add_shutdown_trigger with a NULL fn are CROCHET_EINVAL. */
 TEST(services_null_fn) {
     ASSERT_OK(crochet_setup());
-    ASSERT_STATUS(crochet_call_from_thread(NULL, NULL), CROCHET_EINVAL);
-    ASSERT_STATUS(crochet_add_shutdown_trigger(NULL, NULL), CROCHET_EINVAL);
+    ASSERT_STATUS(crochet_call_from_thread(NULL, NULL, NULL), CROCHET_EINVAL);
+    ASSERT_STATUS(crochet_add_shutdown_trigger(NULL, NULL, NULL), CROCHET_EINVAL);
 }
 
 /* ---- reactor-only functions ---- */
 static crochet_deferred *made_d;
 static void make_deferred(void *ctx) {
     (void)ctx;
-    CHECK(crochet_deferred_new(&made_d, marker_canceller, NULL), CROCHET_OK);
+    CHECK(crochet_deferred_new(&made_d, marker_canceller, NULL, NULL), CROCHET_OK);
 }
 static void release_made(void *ctx) {
     (void)ctx;
@@ -247,19 +247,19 @@ static void release_made(void *ctx) {
 
 static void off_reactor_checks(void) {
     crochet_deferred *d = BAD_DEFERRED;
-    ASSERT_STATUS(crochet_deferred_new(&d, NULL, NULL), CROCHET_ENOTREACTOR);
+    ASSERT_STATUS(crochet_deferred_new(&d, NULL, NULL, NULL), CROCHET_ENOTREACTOR);
     ASSERT_STATUS(crochet_deferred_callback(made_d, crochet_int32(1)), CROCHET_ENOTREACTOR);
     ASSERT_STATUS(crochet_deferred_callback_owned(made_d, &marker_calls, marker_destroy), CROCHET_ENOTREACTOR);
     ASSERT_STATUS(crochet_deferred_errback(made_d, 1, "x"), CROCHET_ENOTREACTOR);
     ASSERT_STATUS(crochet_deferred_cancel(made_d), CROCHET_ENOTREACTOR);
-    ASSERT_STATUS(crochet_deferred_add_callbacks(made_d, marker_value, marker_failure, NULL), CROCHET_ENOTREACTOR);
+    ASSERT_STATUS(crochet_deferred_add_callbacks(made_d, marker_value, marker_failure, NULL, NULL), CROCHET_ENOTREACTOR);
     crochet_result *r = BAD_RESULT;
     ASSERT_STATUS(crochet_result_new(&r, made_d), CROCHET_ENOTREACTOR);
     int fds[2];
     ASSERT_EQ(pipe(fds), 0);
     ASSERT_EQ(write(fds[1], "x", 1), 1);   /* readable and writable: a watcher would fire */
-    ASSERT_STATUS(crochet_add_reader(fds[0], marker_fd_cb, NULL), CROCHET_ENOTREACTOR);
-    ASSERT_STATUS(crochet_add_writer(fds[1], marker_fd_cb, NULL), CROCHET_ENOTREACTOR);
+    ASSERT_STATUS(crochet_add_reader(fds[0], marker_fd_cb, NULL, NULL), CROCHET_ENOTREACTOR);
+    ASSERT_STATUS(crochet_add_writer(fds[1], marker_fd_cb, NULL, NULL), CROCHET_ENOTREACTOR);
     ASSERT_STATUS(crochet_remove_reader(fds[0]), CROCHET_ENOTREACTOR);
     ASSERT_STATUS(crochet_remove_writer(fds[1]), CROCHET_ENOTREACTOR);
     d = BAD_DEFERRED;
@@ -291,8 +291,8 @@ TEST(reactor_only_off_reactor) {
 static void on_reactor_bad_args(void *ctx) {
     (void)ctx;
     crochet_deferred *d = NULL;
-    CHECK(crochet_deferred_new(NULL, NULL, NULL), CROCHET_EINVAL);
-    CHECK(crochet_deferred_new(&d, marker_canceller, NULL), CROCHET_OK);
+    CHECK(crochet_deferred_new(NULL, NULL, NULL, NULL), CROCHET_EINVAL);
+    CHECK(crochet_deferred_new(&d, marker_canceller, NULL, NULL), CROCHET_OK);
 
     CHECK(crochet_deferred_callback(NULL, crochet_int32(1)), CROCHET_EINVAL);
     crochet_value bad = crochet_int32(1);
@@ -305,7 +305,7 @@ static void on_reactor_bad_args(void *ctx) {
     CHECK(crochet_deferred_callback_owned(NULL, &marker_calls, marker_destroy), CROCHET_EINVAL);
     CHECK(crochet_deferred_errback(NULL, 1, "x"), CROCHET_EINVAL);
     CHECK(crochet_deferred_cancel(NULL), CROCHET_EINVAL);
-    CHECK(crochet_deferred_add_callbacks(NULL, marker_value, marker_failure, NULL), CROCHET_EINVAL);
+    CHECK(crochet_deferred_add_callbacks(NULL, marker_value, marker_failure, NULL, NULL), CROCHET_EINVAL);
 
     crochet_result *r = BAD_RESULT;
     CHECK(crochet_result_new(NULL, d), CROCHET_EINVAL);
@@ -317,12 +317,12 @@ static void on_reactor_bad_args(void *ctx) {
     if (write(fds[1], "x", 1) != 1) CHECK(-1, 0);
     int closed = dup(fds[0]);
     close(closed);
-    CHECK(crochet_add_reader(-1, marker_fd_cb, NULL), CROCHET_EINVAL);
-    CHECK(crochet_add_reader(fds[0], NULL, NULL), CROCHET_EINVAL);
-    CHECK(crochet_add_reader(closed, marker_fd_cb, NULL), CROCHET_EINVAL);
-    CHECK(crochet_add_writer(-1, marker_fd_cb, NULL), CROCHET_EINVAL);
-    CHECK(crochet_add_writer(fds[1], NULL, NULL), CROCHET_EINVAL);
-    CHECK(crochet_add_writer(closed, marker_fd_cb, NULL), CROCHET_EINVAL);
+    CHECK(crochet_add_reader(-1, marker_fd_cb, NULL, NULL), CROCHET_EINVAL);
+    CHECK(crochet_add_reader(fds[0], NULL, NULL, NULL), CROCHET_EINVAL);
+    CHECK(crochet_add_reader(closed, marker_fd_cb, NULL, NULL), CROCHET_EINVAL);
+    CHECK(crochet_add_writer(-1, marker_fd_cb, NULL, NULL), CROCHET_EINVAL);
+    CHECK(crochet_add_writer(fds[1], NULL, NULL, NULL), CROCHET_EINVAL);
+    CHECK(crochet_add_writer(closed, marker_fd_cb, NULL, NULL), CROCHET_EINVAL);
     CHECK(crochet_remove_reader(-1), CROCHET_EINVAL);
     CHECK(crochet_remove_writer(-1), CROCHET_EINVAL);
     CHECK(crochet_remove_reader(fds[0]), CROCHET_OK);    /* not watched: does nothing */

@@ -84,7 +84,7 @@ static void probe_canceller(crochet_deferred *d, void *ctx) {
 static atomic_int deferred_fn_ran;
 crochet_deferred *deferred_with_probe(struct cancel_probe *p) {
     crochet_deferred *d = NULL;
-    if (crochet_deferred_new(&d, p->mode == 2 ? NULL : probe_canceller, p) != CROCHET_OK) return NULL;
+    if (crochet_deferred_new(&d, p->mode == 2 ? NULL : probe_canceller, p, NULL) != CROCHET_OK) return NULL;
     atomic_fetch_add(&deferred_fn_ran, 1);
     return d;
 }
@@ -234,12 +234,12 @@ static void fire_cb(void *p) {
 }
 crochet_deferred *racing_deferred(int32_t value) {
     crochet_deferred *d = NULL;
-    if (crochet_deferred_new(&d, NULL, NULL) != CROCHET_OK) return NULL;
+    if (crochet_deferred_new(&d, NULL, NULL, NULL) != CROCHET_OK) return NULL;
     struct fire_ctx *c = malloc(sizeof *c);
     if (!c) abort();
     c->d = crochet_deferred_retain(d);
     c->value = value;
-    if (crochet_call_from_thread(fire_cb, c) != CROCHET_OK) abort();
+    if (crochet_call_from_thread(fire_cb, c, NULL) != CROCHET_OK) abort();
     return d;
 }
 int32_t racing_plain(int32_t value) { return value; }
@@ -307,13 +307,13 @@ static void capture_log(int level, const char *message, void *ctx) {
 void raise_control(void) { crochet_raise(4711, "cancel-log-control"); }
 crochet_deferred *never_fires(void) {
     crochet_deferred *d = NULL;
-    return crochet_deferred_new(&d, NULL, NULL) == CROCHET_OK ? d : NULL;
+    return crochet_deferred_new(&d, NULL, NULL, NULL) == CROCHET_OK ? d : NULL;
 }
 
 /* Cancelled results released unobserved (not started, deferred, wait_for timeout) are not logged as unhandled errors, while an unobserved real failure is. */
 TEST(cancelled_not_logged) {
     ASSERT_OK(crochet_setup());
-    crochet_set_log_handler(capture_log, NULL);
+    crochet_set_log_handler(capture_log, NULL, NULL);
 
     /* A call cancelled before it started, released before it completes. */
     crochet_result *b = block_reactor();

@@ -88,14 +88,14 @@ static void capture_reactor_thread(void *ctx) {
 /* ---- reactor-thread-only rules ------------------------------------------ */
 
 static void make_deferred(void *ctx) {
-    ASSERT_OK(crochet_deferred_new((crochet_deferred **)ctx, NULL, NULL));
+    ASSERT_OK(crochet_deferred_new((crochet_deferred **)ctx, NULL, NULL, NULL));
 }
 
 /* Every deferred function except retain/release returns CROCHET_ENOTREACTOR off the reactor thread. */
 TEST(deferred_functions_off_reactor_are_enotreactor) {
     ASSERT_OK(crochet_setup());
     crochet_deferred *d = NULL;
-    ASSERT_STATUS(crochet_deferred_new(&d, NULL, NULL), CROCHET_ENOTREACTOR);
+    ASSERT_STATUS(crochet_deferred_new(&d, NULL, NULL, NULL), CROCHET_ENOTREACTOR);
 
     run_on_reactor(make_deferred, &d);
     ASSERT_NOT_NULL(d);
@@ -103,7 +103,7 @@ TEST(deferred_functions_off_reactor_are_enotreactor) {
     ASSERT_STATUS(crochet_deferred_callback_owned(d, &d, counting_destroy), CROCHET_ENOTREACTOR);
     ASSERT_STATUS(crochet_deferred_errback(d, 5, "x"), CROCHET_ENOTREACTOR);
     ASSERT_STATUS(crochet_deferred_cancel(d), CROCHET_ENOTREACTOR);
-    ASSERT_STATUS(crochet_deferred_add_callbacks(d, NULL, NULL, NULL), CROCHET_ENOTREACTOR);
+    ASSERT_STATUS(crochet_deferred_add_callbacks(d, NULL, NULL, NULL, NULL), CROCHET_ENOTREACTOR);
     crochet_result *r = NULL;
     ASSERT_STATUS(crochet_result_new(&r, d), CROCHET_ENOTREACTOR);
     ASSERT_EQ(atomic_load(&destroy_count), 0);
@@ -113,16 +113,16 @@ TEST(deferred_functions_off_reactor_are_enotreactor) {
 
 static void bad_arguments_body(void *ctx) {
     (void)ctx;
-    ASSERT_STATUS(crochet_deferred_new(NULL, NULL, NULL), CROCHET_EINVAL);
+    ASSERT_STATUS(crochet_deferred_new(NULL, NULL, NULL, NULL), CROCHET_EINVAL);
     ASSERT_STATUS(crochet_deferred_callback(NULL, crochet_int32(1)), CROCHET_EINVAL);
     ASSERT_STATUS(crochet_deferred_callback_owned(NULL, &destroy_count, counting_destroy), CROCHET_EINVAL);
     ASSERT_STATUS(crochet_deferred_errback(NULL, 1, "x"), CROCHET_EINVAL);
     ASSERT_STATUS(crochet_deferred_cancel(NULL), CROCHET_EINVAL);
-    ASSERT_STATUS(crochet_deferred_add_callbacks(NULL, NULL, NULL, NULL), CROCHET_EINVAL);
+    ASSERT_STATUS(crochet_deferred_add_callbacks(NULL, NULL, NULL, NULL, NULL), CROCHET_EINVAL);
     crochet_result *r = (crochet_result *)0x1;
     ASSERT_STATUS(crochet_result_new(&r, NULL), CROCHET_EINVAL);
     crochet_deferred *d;
-    ASSERT_OK(crochet_deferred_new(&d, NULL, NULL));
+    ASSERT_OK(crochet_deferred_new(&d, NULL, NULL, NULL));
     ASSERT_STATUS(crochet_result_new(NULL, d), CROCHET_EINVAL);
     crochet_value bad = crochet_int32(1);
     bad.type = CROCHET_TYPE_DEFERRED;
@@ -152,10 +152,10 @@ static void callbacks_before_fire_body(void *ctx) {
     t2 = (struct tagged){ log, 2 };
     t3 = (struct tagged){ log, 3 };
     crochet_deferred *d;
-    ASSERT_OK(crochet_deferred_new(&d, NULL, NULL));
-    ASSERT_OK(crochet_deferred_add_callbacks(d, record_value, record_failure, &t1));
-    ASSERT_OK(crochet_deferred_add_callbacks(d, record_value, NULL, &t2));
-    ASSERT_OK(crochet_deferred_add_callbacks(d, record_value, record_failure, &t3));
+    ASSERT_OK(crochet_deferred_new(&d, NULL, NULL, NULL));
+    ASSERT_OK(crochet_deferred_add_callbacks(d, record_value, record_failure, &t1, NULL));
+    ASSERT_OK(crochet_deferred_add_callbacks(d, record_value, NULL, &t2, NULL));
+    ASSERT_OK(crochet_deferred_add_callbacks(d, record_value, record_failure, &t3, NULL));
     ASSERT_EQ(log->n, 0);
     ASSERT_OK(crochet_deferred_callback(d, crochet_int64(-123456789012LL)));
     ASSERT_EQ(log->n, 3);
@@ -185,12 +185,12 @@ static void callbacks_after_fire_body(void *ctx) {
     t1 = (struct tagged){ log, 1 };
     t2 = (struct tagged){ log, 2 };
     crochet_deferred *d;
-    ASSERT_OK(crochet_deferred_new(&d, NULL, NULL));
+    ASSERT_OK(crochet_deferred_new(&d, NULL, NULL, NULL));
     ASSERT_OK(crochet_deferred_callback(d, crochet_double(2.5)));
     ASSERT_EQ(log->n, 0);
-    ASSERT_OK(crochet_deferred_add_callbacks(d, record_value, record_failure, &t1));
+    ASSERT_OK(crochet_deferred_add_callbacks(d, record_value, record_failure, &t1, NULL));
     ASSERT_EQ(log->n, 1);
-    ASSERT_OK(crochet_deferred_add_callbacks(d, record_value, record_failure, &t2));
+    ASSERT_OK(crochet_deferred_add_callbacks(d, record_value, record_failure, &t2, NULL));
     ASSERT_EQ(log->n, 2);
     crochet_deferred_release(d);
 }
@@ -217,21 +217,21 @@ static void errback_body(void *ctx) {
     t2 = (struct tagged){ log, 2 };
     t3 = (struct tagged){ log, 3 };
     crochet_deferred *d;
-    ASSERT_OK(crochet_deferred_new(&d, NULL, NULL));
-    ASSERT_OK(crochet_deferred_add_callbacks(d, record_value, record_failure, &t1));
-    ASSERT_OK(crochet_deferred_add_callbacks(d, record_value, NULL, &t2));  /* no failure handler: skipped */
+    ASSERT_OK(crochet_deferred_new(&d, NULL, NULL, NULL));
+    ASSERT_OK(crochet_deferred_add_callbacks(d, record_value, record_failure, &t1, NULL));
+    ASSERT_OK(crochet_deferred_add_callbacks(d, record_value, NULL, &t2, NULL));  /* no failure handler: skipped */
     char message[] = "disk on fire";
     ASSERT_OK(crochet_deferred_errback(d, 1234, message));
     memset(message, 'X', sizeof message - 1);   /* the message was copied */
-    ASSERT_OK(crochet_deferred_add_callbacks(d, NULL, record_failure, &t3));
+    ASSERT_OK(crochet_deferred_add_callbacks(d, NULL, record_failure, &t3, NULL));
     crochet_deferred_release(d);
 
     /* A NULL message means "". */
     static struct tagged t4;
     t4 = (struct tagged){ log, 4 };
-    ASSERT_OK(crochet_deferred_new(&d, NULL, NULL));
+    ASSERT_OK(crochet_deferred_new(&d, NULL, NULL, NULL));
     ASSERT_OK(crochet_deferred_errback(d, 7, NULL));
-    ASSERT_OK(crochet_deferred_add_callbacks(d, record_value, record_failure, &t4));
+    ASSERT_OK(crochet_deferred_add_callbacks(d, record_value, record_failure, &t4, NULL));
     crochet_deferred_release(d);
 }
 
@@ -261,21 +261,21 @@ static void fire_twice_body(void *ctx) {
     t1 = (struct tagged){ log, 1 };
     t2 = (struct tagged){ log, 2 };
     crochet_deferred *d;
-    ASSERT_OK(crochet_deferred_new(&d, NULL, NULL));
-    ASSERT_OK(crochet_deferred_add_callbacks(d, record_value, record_failure, &t1));
+    ASSERT_OK(crochet_deferred_new(&d, NULL, NULL, NULL));
+    ASSERT_OK(crochet_deferred_add_callbacks(d, record_value, record_failure, &t1, NULL));
     ASSERT_OK(crochet_deferred_callback(d, crochet_int32(1)));
     ASSERT_STATUS(crochet_deferred_callback(d, crochet_int32(2)), CROCHET_EALREADY);
     ASSERT_STATUS(crochet_deferred_errback(d, 3, "late"), CROCHET_EALREADY);
     static int owned;
     ASSERT_STATUS(crochet_deferred_callback_owned(d, &owned, counting_destroy), CROCHET_EALREADY);
-    ASSERT_OK(crochet_deferred_add_callbacks(d, record_value, record_failure, &t2));
+    ASSERT_OK(crochet_deferred_add_callbacks(d, record_value, record_failure, &t2, NULL));
     crochet_deferred_release(d);
 
-    ASSERT_OK(crochet_deferred_new(&d, NULL, NULL));
+    ASSERT_OK(crochet_deferred_new(&d, NULL, NULL, NULL));
     ASSERT_OK(crochet_deferred_errback(d, 9, "first"));
     ASSERT_STATUS(crochet_deferred_errback(d, 10, "second"), CROCHET_EALREADY);
     ASSERT_STATUS(crochet_deferred_callback(d, crochet_int32(2)), CROCHET_EALREADY);
-    ASSERT_OK(crochet_deferred_add_callbacks(d, record_value, record_failure, &t2));
+    ASSERT_OK(crochet_deferred_add_callbacks(d, record_value, record_failure, &t2, NULL));
     crochet_deferred_release(d);
 }
 
@@ -302,8 +302,8 @@ static void fire_cancelled_body(void *ctx) {
     static struct tagged t1;
     t1 = (struct tagged){ &c->log, 1 };
     crochet_deferred *d;
-    ASSERT_OK(crochet_deferred_new(&d, NULL, NULL));
-    ASSERT_OK(crochet_deferred_add_callbacks(d, record_value, record_failure, &t1));
+    ASSERT_OK(crochet_deferred_new(&d, NULL, NULL, NULL));
+    ASSERT_OK(crochet_deferred_add_callbacks(d, record_value, record_failure, &t1, NULL));
     ASSERT_OK(crochet_deferred_cancel(d));
     ASSERT_EQ(c->log.n, 1);
     ASSERT_OK(crochet_deferred_callback(d, crochet_int32(5)));
@@ -336,8 +336,8 @@ static void cancel_case_body(void *ctx) {
     struct cancel_case *c = ctx;
     static struct tagged t1;
     t1 = (struct tagged){ &c->log, 1 };
-    ASSERT_OK(crochet_deferred_new(&c->d, recording_canceller, &c->cl));
-    ASSERT_OK(crochet_deferred_add_callbacks(c->d, record_value, record_failure, &t1));
+    ASSERT_OK(crochet_deferred_new(&c->d, recording_canceller, &c->cl, NULL));
+    ASSERT_OK(crochet_deferred_add_callbacks(c->d, record_value, record_failure, &t1, NULL));
     ASSERT_EQ(c->cl.runs, 0);
     ASSERT_OK(crochet_deferred_cancel(c->d));
     ASSERT_STATUS(crochet_deferred_cancel(c->d), CROCHET_EALREADY);
@@ -392,16 +392,16 @@ static void cancel_after_fire_body(void *ctx) {
     struct cancel_case *c = ctx;
     static struct tagged t1;
     t1 = (struct tagged){ &c->log, 1 };
-    ASSERT_OK(crochet_deferred_new(&c->d, recording_canceller, &c->cl));
+    ASSERT_OK(crochet_deferred_new(&c->d, recording_canceller, &c->cl, NULL));
     ASSERT_OK(crochet_deferred_callback(c->d, crochet_uint8(200)));
     ASSERT_STATUS(crochet_deferred_cancel(c->d), CROCHET_EALREADY);
-    ASSERT_OK(crochet_deferred_add_callbacks(c->d, record_value, record_failure, &t1));
+    ASSERT_OK(crochet_deferred_add_callbacks(c->d, record_value, record_failure, &t1, NULL));
     crochet_deferred_release(c->d);
 
-    ASSERT_OK(crochet_deferred_new(&c->d, recording_canceller, &c->cl));
+    ASSERT_OK(crochet_deferred_new(&c->d, recording_canceller, &c->cl, NULL));
     ASSERT_OK(crochet_deferred_errback(c->d, 8, "failed first"));
     ASSERT_STATUS(crochet_deferred_cancel(c->d), CROCHET_EALREADY);
-    ASSERT_OK(crochet_deferred_add_callbacks(c->d, record_value, record_failure, &t1));
+    ASSERT_OK(crochet_deferred_add_callbacks(c->d, record_value, record_failure, &t1, NULL));
     crochet_deferred_release(c->d);
 }
 
@@ -425,7 +425,7 @@ struct follow { crochet_deferred *d; crochet_result *r; int code; };
 
 static void follow_new(void *ctx) {
     struct follow *f = ctx;
-    ASSERT_OK(crochet_deferred_new(&f->d, NULL, NULL));
+    ASSERT_OK(crochet_deferred_new(&f->d, NULL, NULL, NULL));
     ASSERT_OK(crochet_result_new(&f->r, f->d));
     crochet_deferred_release(f->d);   /* the result keeps its own reference */
 }
@@ -437,7 +437,7 @@ static void follow_fire_double(void *ctx) {
 
 static void follow_new_keep(void *ctx) {
     struct follow *f = ctx;
-    ASSERT_OK(crochet_deferred_new(&f->d, NULL, NULL));
+    ASSERT_OK(crochet_deferred_new(&f->d, NULL, NULL, NULL));
     ASSERT_OK(crochet_result_new(&f->r, f->d));
 }
 
@@ -483,7 +483,7 @@ TEST(result_new_follows_a_deferred_failure) {
 
 static void follow_already_fired(void *ctx) {
     struct follow *f = ctx;
-    ASSERT_OK(crochet_deferred_new(&f->d, NULL, NULL));
+    ASSERT_OK(crochet_deferred_new(&f->d, NULL, NULL, NULL));
     ASSERT_OK(crochet_deferred_callback(f->d, crochet_uint64(UINT64_MAX)));
     ASSERT_OK(crochet_result_new(&f->r, f->d));
     crochet_deferred_release(f->d);
@@ -506,7 +506,7 @@ struct follow_cancel { struct canceller_log cl; crochet_result *r; };
 static void follow_cancel_new(void *ctx) {
     struct follow_cancel *f = ctx;
     crochet_deferred *d;
-    ASSERT_OK(crochet_deferred_new(&d, recording_canceller, &f->cl));
+    ASSERT_OK(crochet_deferred_new(&d, recording_canceller, &f->cl, NULL));
     ASSERT_OK(crochet_result_new(&f->r, d));
     crochet_deferred_release(d);
 }
@@ -542,8 +542,8 @@ static void fire_double_later(void *ctx) {
 
 static crochet_deferred *answer_later(double delay) {
     crochet_deferred *d;
-    ASSERT_OK(crochet_deferred_new(&d, NULL, NULL));
-    ASSERT_OK(crochet_call_later(NULL, delay, fire_double_later, crochet_deferred_retain(d)));
+    ASSERT_OK(crochet_deferred_new(&d, NULL, NULL, NULL));
+    ASSERT_OK(crochet_call_later(NULL, delay, fire_double_later, crochet_deferred_retain(d), NULL));
     return d;
 }
 
@@ -562,7 +562,7 @@ TEST(submitted_deferred_fired_later_gives_value_and_type) {
 static struct canceller_log submitted_cl;
 static crochet_deferred *never_fires(void) {
     crochet_deferred *d;
-    ASSERT_OK(crochet_deferred_new(&d, recording_canceller, &submitted_cl));
+    ASSERT_OK(crochet_deferred_new(&d, recording_canceller, &submitted_cl, NULL));
     return d;
 }
 
@@ -586,7 +586,7 @@ TEST(cancelling_submitted_call_runs_canceller) {
 static crochet_deferred *fires_in_canceller(void) {
     crochet_deferred *d;
     submitted_cl.fire = 1;
-    ASSERT_OK(crochet_deferred_new(&d, recording_canceller, &submitted_cl));
+    ASSERT_OK(crochet_deferred_new(&d, recording_canceller, &submitted_cl, NULL));
     return d;
 }
 
@@ -628,7 +628,7 @@ struct owned_case {
 
 static void owned_fire_with_result(void *ctx) {
     struct owned_case *o = ctx;
-    ASSERT_OK(crochet_deferred_new(&o->d, NULL, NULL));
+    ASSERT_OK(crochet_deferred_new(&o->d, NULL, NULL, NULL));
     ASSERT_OK(crochet_result_new(&o->r, o->d));
     ASSERT_OK(crochet_deferred_callback_owned(o->d, &o->target, counting_destroy));
     crochet_deferred_release(o->d);   /* the deferred lets go first */
@@ -687,9 +687,9 @@ static void owned_fire_keep_deferred(void *ctx) {
     struct owned_case *o = ctx;
     static struct tagged t1;
     t1 = (struct tagged){ &o->log, 1 };
-    ASSERT_OK(crochet_deferred_new(&o->d, NULL, NULL));
+    ASSERT_OK(crochet_deferred_new(&o->d, NULL, NULL, NULL));
     ASSERT_OK(crochet_deferred_callback_owned(o->d, &o->target, counting_destroy));
-    ASSERT_OK(crochet_deferred_add_callbacks(o->d, record_value, NULL, &t1));
+    ASSERT_OK(crochet_deferred_add_callbacks(o->d, record_value, NULL, &t1, NULL));
     ASSERT_EQ(atomic_load(&destroy_count), 0);
 }
 
@@ -717,7 +717,7 @@ TEST(callback_owned_lives_as_long_as_the_deferred) {
 static void owned_results_many(void *ctx) {
     struct owned_case *o = ctx;
     crochet_result **rs = (crochet_result **)o->r;
-    ASSERT_OK(crochet_deferred_new(&o->d, NULL, NULL));
+    ASSERT_OK(crochet_deferred_new(&o->d, NULL, NULL, NULL));
     for (int i = 0; i < 4; i++) ASSERT_OK(crochet_result_new(&rs[i], o->d));
     ASSERT_OK(crochet_deferred_callback_owned(o->d, &o->target, counting_destroy));
     crochet_deferred_release(o->d);
@@ -759,7 +759,7 @@ struct owned_fail { int target; int status; int status_cancelled; };
 static void owned_after_fire(void *ctx) {
     struct owned_fail *o = ctx;
     crochet_deferred *d;
-    ASSERT_OK(crochet_deferred_new(&d, NULL, NULL));
+    ASSERT_OK(crochet_deferred_new(&d, NULL, NULL, NULL));
     ASSERT_OK(crochet_deferred_errback(d, 3, "already failed"));
     o->status = crochet_deferred_callback_owned(d, &o->target, counting_destroy);
     crochet_result *r;
@@ -782,7 +782,7 @@ TEST(callback_owned_never_destroys_when_it_fails) {
 
 static void owned_null_destroy(void *ctx) {
     struct owned_case *o = ctx;
-    ASSERT_OK(crochet_deferred_new(&o->d, NULL, NULL));
+    ASSERT_OK(crochet_deferred_new(&o->d, NULL, NULL, NULL));
     ASSERT_OK(crochet_result_new(&o->r, o->d));
     ASSERT_OK(crochet_deferred_callback_owned(o->d, &o->target, NULL));
     crochet_deferred_release(o->d);
@@ -820,7 +820,7 @@ static void fire_shared(void *ctx) {
     static struct tagged t1;
     t1 = (struct tagged){ &o->log, 1 };
     ASSERT_OK(crochet_deferred_callback_owned(o->d, &o->target, counting_destroy));
-    ASSERT_OK(crochet_deferred_add_callbacks(o->d, record_value, NULL, &t1));
+    ASSERT_OK(crochet_deferred_add_callbacks(o->d, record_value, NULL, &t1, NULL));
 }
 
 /* Threads other than the reactor may retain and release a deferred concurrently; the count stays exact, so the deferred still works afterwards and its owned value is destroyed once at the final release. */
@@ -851,7 +851,7 @@ static struct tagged nested_t1, nested_t2, nested_t3;
 
 static void add_from_callback(crochet_value v, void *ctx) {
     record_value(v, ctx);
-    nested.add_status = crochet_deferred_add_callbacks(nested.d, record_value, record_failure, &nested_t3);
+    nested.add_status = crochet_deferred_add_callbacks(nested.d, record_value, record_failure, &nested_t3, NULL);
     nested.fire_status = crochet_deferred_callback(nested.d, crochet_int32(-1));
 }
 
@@ -860,9 +860,9 @@ static void nested_add_body(void *ctx) {
     nested_t1 = (struct tagged){ &nested.log, 1 };
     nested_t2 = (struct tagged){ &nested.log, 2 };
     nested_t3 = (struct tagged){ &nested.log, 3 };
-    ASSERT_OK(crochet_deferred_new(&nested.d, NULL, NULL));
-    ASSERT_OK(crochet_deferred_add_callbacks(nested.d, add_from_callback, NULL, &nested_t1));
-    ASSERT_OK(crochet_deferred_add_callbacks(nested.d, record_value, NULL, &nested_t2));
+    ASSERT_OK(crochet_deferred_new(&nested.d, NULL, NULL, NULL));
+    ASSERT_OK(crochet_deferred_add_callbacks(nested.d, add_from_callback, NULL, &nested_t1, NULL));
+    ASSERT_OK(crochet_deferred_add_callbacks(nested.d, record_value, NULL, &nested_t2, NULL));
     ASSERT_OK(crochet_deferred_callback(nested.d, crochet_int32(10)));
     crochet_deferred_release(nested.d);
 }
@@ -890,8 +890,8 @@ static void release_from_callback(crochet_value v, void *ctx) {
 static void self_release_body(void *ctx) {
     (void)ctx;
     crochet_deferred *d;
-    ASSERT_OK(crochet_deferred_new(&d, NULL, NULL));
-    ASSERT_OK(crochet_deferred_add_callbacks(d, release_from_callback, NULL, d));   /* hands it our reference */
+    ASSERT_OK(crochet_deferred_new(&d, NULL, NULL, NULL));
+    ASSERT_OK(crochet_deferred_add_callbacks(d, release_from_callback, NULL, d, NULL));   /* hands it our reference */
     ASSERT_OK(crochet_deferred_callback(d, crochet_int32(1)));
 }
 
@@ -914,8 +914,8 @@ static void recancel_body(void *ctx) {
     static struct tagged t1;
     t1 = (struct tagged){ log, 1 };
     crochet_deferred *d;
-    ASSERT_OK(crochet_deferred_new(&d, cancelling_canceller, NULL));
-    ASSERT_OK(crochet_deferred_add_callbacks(d, record_value, record_failure, &t1));
+    ASSERT_OK(crochet_deferred_new(&d, cancelling_canceller, NULL, NULL));
+    ASSERT_OK(crochet_deferred_add_callbacks(d, record_value, record_failure, &t1, NULL));
     ASSERT_OK(crochet_deferred_cancel(d));
     crochet_deferred_release(d);
 }
@@ -936,10 +936,10 @@ static void released_result_body(void *ctx) {
     t1 = (struct tagged){ log, 1 };
     crochet_deferred *d;
     crochet_result *r;
-    ASSERT_OK(crochet_deferred_new(&d, NULL, NULL));
+    ASSERT_OK(crochet_deferred_new(&d, NULL, NULL, NULL));
     ASSERT_OK(crochet_result_new(&r, d));
     crochet_result_release(r);   /* nobody will wait */
-    ASSERT_OK(crochet_deferred_add_callbacks(d, record_value, record_failure, &t1));
+    ASSERT_OK(crochet_deferred_add_callbacks(d, record_value, record_failure, &t1, NULL));
     ASSERT_OK(crochet_deferred_callback(d, crochet_int16(-300)));
     crochet_deferred_release(d);
 }
@@ -959,7 +959,7 @@ static void fire_every_type(void *ctx) {
     struct typed *t = ctx;
     for (int i = 0; i < 12; i++) {
         crochet_deferred *d;
-        ASSERT_OK(crochet_deferred_new(&d, NULL, NULL));
+        ASSERT_OK(crochet_deferred_new(&d, NULL, NULL, NULL));
         ASSERT_OK(crochet_result_new(&t->r[i], d));
         ASSERT_OK(crochet_deferred_callback(d, t->values[i]));
         crochet_deferred_release(d);

@@ -95,7 +95,7 @@ static void pipe_log(int level, const char *message, void *ctx) {
 
 static crochet_deferred *never_fires(void) {
     crochet_deferred *d;
-    ASSERT_OK(crochet_deferred_new(&d, NULL, NULL));
+    ASSERT_OK(crochet_deferred_new(&d, NULL, NULL, NULL));
     return d;
 }
 
@@ -201,7 +201,7 @@ static uint64_t stash_failure(int32_t code) {
 TEST(stashed_failures_are_logged_at_exit) {
     struct child c;
     if (start_child(&c, 0)) {
-        crochet_set_log_handler(pipe_log, NULL);
+        crochet_set_log_handler(pipe_log, NULL, NULL);
         ASSERT_OK(crochet_setup());
         stash_failure(4711);
         uint64_t taken = stash_failure(815);
@@ -243,7 +243,7 @@ static void slow_pipe_log(int level, const char *message, void *ctx) {
 TEST(queued_log_records_are_delivered_at_exit) {
     struct child c;
     if (start_child(&c, 0)) {
-        crochet_set_log_handler(slow_pipe_log, NULL);
+        crochet_set_log_handler(slow_pipe_log, NULL, NULL);
         ASSERT_OK(crochet_setup());
         crochet_result *rs[5];
         for (int i = 0; i < 5; i++)
@@ -277,8 +277,8 @@ TEST(shutdown_triggers_run_at_exit) {
     struct child c;
     if (start_child(&c, 0)) {
         ASSERT_OK(crochet_setup());
-        ASSERT_OK(crochet_add_shutdown_trigger(trigger_to_pipe, (void *)(intptr_t)1));
-        ASSERT_OK(crochet_add_shutdown_trigger(trigger_to_pipe, (void *)(intptr_t)2));
+        ASSERT_OK(crochet_add_shutdown_trigger(trigger_to_pipe, (void *)(intptr_t)1, NULL));
+        ASSERT_OK(crochet_add_shutdown_trigger(trigger_to_pipe, (void *)(intptr_t)2, NULL));
         return;
     }
     finish_child(&c, 10.0);

@@ -159,7 +159,7 @@ static void raise_on_reactor_outside_call(void *ctx) { (void)ctx; crochet_raise(
 /* crochet_raise outside a submitted call (main thread, or reactor-thread callback) only logs a warning and does not fail the next call. */
 TEST(raise_outside_call_warns) {
     ASSERT_OK(crochet_setup());
-    crochet_set_log_handler(capture_log, NULL);
+    crochet_set_log_handler(capture_log, NULL, NULL);
     crochet_raise(11, "stray-main");
     if (!latch_wait(&any_warning, 10.0)) FAIL("no warning logged; log:\n%s", log_snapshot());
     run_on_reactor(raise_on_reactor_outside_call, NULL);
@@ -180,7 +180,7 @@ TEST(raise_outside_call_warns) {
 /* An unobserved failed result, when released, is logged at CROCHET_LOG_ERROR as an unhandled error with its code, message and traceback, on the logging thread. */
 TEST(unobserved_failure_logged) {
     ASSERT_OK(crochet_setup());
-    crochet_set_log_handler(capture_log, NULL);
+    crochet_set_log_handler(capture_log, NULL, NULL);
     crochet_result *r = NULL;
     ASSERT_OK(crochet_submit(&r, (crochet_fn)unobserved_raiser, CROCHET_TYPE_VOID, NULL, 0));
     run_on_reactor(noop, NULL);   /* it has failed */
@@ -200,7 +200,7 @@ TEST(unobserved_failure_logged) {
 /* A failure observed through crochet_wait or crochet_original_failure is not logged when released (an unobserved control released last is). */
 TEST(observed_failure_not_logged) {
     ASSERT_OK(crochet_setup());
-    crochet_set_log_handler(capture_log, NULL);
+    crochet_set_log_handler(capture_log, NULL, NULL);
     crochet_result *a = NULL, *b = NULL, *c = NULL, *control = NULL;
     ASSERT_OK(CROCHET_SUBMIT(&a, failure_raising_function, CROCHET_TYPE_INT32, crochet_int32(1)));
     ASSERT_OK(CROCHET_SUBMIT(&b, failure_raising_function, CROCHET_TYPE_INT32, crochet_int32(2)));
@@ -227,7 +227,7 @@ TEST(observed_failure_not_logged) {
 /* A failure of a result still referenced by someone is not logged until the last reference goes. */
 TEST(unhandled_logged_on_last_reference) {
     ASSERT_OK(crochet_setup());
-    crochet_set_log_handler(capture_log, NULL);
+    crochet_set_log_handler(capture_log, NULL, NULL);
     crochet_result *r = NULL;
     ASSERT_OK(crochet_submit(&r, (crochet_fn)unobserved_raiser, CROCHET_TYPE_VOID, NULL, 0));
     run_on_reactor(noop, NULL);
@@ -307,7 +307,7 @@ TEST(wait_for_value) {
 /* crochet_wait_for on a failing call returns CROCHET_EFAILED and hands a failure reference the caller releases. */
 TEST(wait_for_failure_reference) {
     ASSERT_OK(crochet_setup());
-    crochet_set_log_handler(capture_log, NULL);
+    crochet_set_log_handler(capture_log, NULL, NULL);
     crochet_value a = crochet_int32(3);
     crochet_failure *f = NULL;
     ASSERT_STATUS(crochet_wait_for(NULL, &f, 10.0, (crochet_fn)failure_raising_function,
@@ -344,7 +344,7 @@ static atomic_int never_fires_calls;
 crochet_deferred *never_fires(void) {
     crochet_deferred *d = NULL;
     atomic_fetch_add(&never_fires_calls, 1);
-    return crochet_deferred_new(&d, record_canceller, NULL) == CROCHET_OK ? d : NULL;
+    return crochet_deferred_new(&d, record_canceller, NULL, NULL) == CROCHET_OK ? d : NULL;
 }
 
 /* crochet_wait_for on a call that never finishes returns CROCHET_ETIMEDOUT after the timeout and cancels the call. */
@@ -419,7 +419,7 @@ TEST(wait_for_bad_args) {
 
 crochet_deferred *raise_then_return_deferred(void) {
     crochet_deferred *d = NULL;
-    if (crochet_deferred_new(&d, NULL, NULL) != CROCHET_OK) return NULL;
+    if (crochet_deferred_new(&d, NULL, NULL, NULL) != CROCHET_OK) return NULL;
     crochet_raise(808, "raised-before-deferred");
     return d;
 }
@@ -442,7 +442,7 @@ int32_t blocker(void) { latch_open(&blocker_entered); return latch_wait(&blocker
 /* A failing call whose result the caller released before it even ran is still logged as unhandled once it fails. */
 TEST(released_before_completion_still_logged) {
     ASSERT_OK(crochet_setup());
-    crochet_set_log_handler(capture_log, NULL);
+    crochet_set_log_handler(capture_log, NULL, NULL);
     crochet_result *b = NULL, *r = NULL;
     ASSERT_OK(crochet_submit(&b, (crochet_fn)blocker, CROCHET_TYPE_INT32, NULL, 0));
     ASSERT(latch_wait(&blocker_entered, 10.0));
@@ -462,7 +462,7 @@ struct wait_for_outcome { int status; crochet_failure *f; };
 static latch wait_for_started = LATCH_INIT;
 crochet_deferred *plain_never_fires(void) {
     crochet_deferred *d = NULL;
-    if (crochet_deferred_new(&d, NULL, NULL) != CROCHET_OK) return NULL;
+    if (crochet_deferred_new(&d, NULL, NULL, NULL) != CROCHET_OK) return NULL;
     latch_open(&wait_for_started);
     return d;
 }

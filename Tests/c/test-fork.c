@@ -37,13 +37,13 @@ static pid_t fork_child(void) {
 
 static crochet_deferred *never_fires(void) {
     crochet_deferred *d;
-    ASSERT_OK(crochet_deferred_new(&d, NULL, NULL));
+    ASSERT_OK(crochet_deferred_new(&d, NULL, NULL, NULL));
     return d;
 }
 
 static crochet_deferred *kept;   /* a deferred the parent fires after the fork */
 static crochet_deferred *keep_deferred(void) {
-    ASSERT_OK(crochet_deferred_new(&kept, NULL, NULL));
+    ASSERT_OK(crochet_deferred_new(&kept, NULL, NULL, NULL));
     return crochet_deferred_retain(kept);
 }
 static void fire_kept(void *ctx) {
@@ -148,7 +148,7 @@ TEST(setup_in_child_starts_fresh_reactor) {
         ASSERT_EQ(where.in_reactor, 1);
         ASSERT(!pthread_equal(where.thread, pthread_self()));
         latch l = LATCH_INIT;
-        ASSERT_OK(crochet_call_later(NULL, 0.01, open_latch, &l));
+        ASSERT_OK(crochet_call_later(NULL, 0.01, open_latch, &l, NULL));
         ASSERT(latch_wait(&l, 5.0));
         exit(0);   /* through the exit handler, which stops the child's reactor */
     }
@@ -175,7 +175,7 @@ TEST(parent_reactor_keeps_working_after_fork) {
     ASSERT_OK(crochet_wait_for(&v, NULL, 10.0, (crochet_fn)add, CROCHET_TYPE_INT32,
                                (crochet_value[]){ crochet_int32(3), crochet_int32(4) }, 2));
     ASSERT_EQ(v.u.i32, 7);
-    ASSERT_OK(crochet_call_from_thread(fire_kept, NULL));
+    ASSERT_OK(crochet_call_from_thread(fire_kept, NULL, NULL));
     ASSERT_OK(crochet_wait(pending, 10.0, &v));
     ASSERT_EQ(v.u.i32, 1234);
     crochet_result_release(pending);
@@ -255,7 +255,7 @@ TEST(logging_works_in_child) {
     int p[2];
     ASSERT_EQ(pipe(p), 0);
     log_pipe_fd = p[1];
-    crochet_set_log_handler(pipe_log, NULL);
+    crochet_set_log_handler(pipe_log, NULL, NULL);
     ASSERT_OK(crochet_setup());
     crochet_raise(1, "parent-record");   /* starts the parent's logging machinery */
     pid_t pid = fork_child();
@@ -281,7 +281,7 @@ TEST(logging_works_in_child) {
         len += (size_t)n;
         text[len] = 0;
     }
-    crochet_set_log_handler(NULL, NULL);
+    crochet_set_log_handler(NULL, NULL, NULL);
     close(p[0]);
     ASSERT_CONTAINS(text, "child-before-setup");
     ASSERT_CONTAINS(text, "child-after-setup");

@@ -169,7 +169,7 @@ TEST(submit_before_setup_is_estate) {
     crochet_result *r = (crochet_result *)0x1;
     ASSERT_STATUS(CROCHET_SUBMIT(&r, add, CROCHET_TYPE_INT32, crochet_int32(1), crochet_int32(2)), CROCHET_ESTATE);
     ASSERT_NULL(r);
-    ASSERT_STATUS(crochet_add_shutdown_trigger((void (*)(void *))free, NULL), CROCHET_ESTATE);
+    ASSERT_STATUS(crochet_add_shutdown_trigger((void (*)(void *))free, NULL, NULL), CROCHET_ESTATE);
 }
 
 /* crochet_version() equals CROCHET_VERSION_STRING, which agrees with the major, minor and patch macros. */

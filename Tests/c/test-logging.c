@@ -53,14 +53,18 @@ static int find_record(const char *needle) {
 static int await_record(const char *needle) {
     double deadline = harness_now() + 10.0;
     for (;;) {
-        int i = find_record(needle);
-        if (i >= 0) return i;
+        /* Count first, then look: a record arriving in between is then
+         * counted by the latch, and the wait below returns at once. */
         pthread_mutex_lock(&logged.mutex);
         int seen = logged.n;
         pthread_mutex_unlock(&logged.mutex);
+        int i = find_record(needle);
+        if (i >= 0) return i;
         double left = deadline - harness_now();
-        if (left <= 0 || !latch_wait_n(&logged.arrived, seen + 1, left))
+        if (left <= 0 || !latch_wait_n(&logged.arrived, seen + 1, left)) {
+            for (int k = 0; k < seen; k++) fprintf(stderr, "  record %d: %.120s\n", k, logged.message[k]);
             FAIL("no log record containing \"%s\" within 10 s (%d records)", needle, seen);
+        }
     }
 }
 
@@ -109,7 +113,7 @@ static void log_sentinel(const char *text) {
 /* An unobserved failure released by the last holder is logged at CROCHET_LOG_ERROR as "Unhandled error in EventualResult: " with its code, message and traceback, to the handler with its ctx. */
 TEST(unhandled_error_is_logged_at_error_level) {
     static int ctx_marker;
-    crochet_set_log_handler(record_log, &ctx_marker);
+    crochet_set_log_handler(record_log, &ctx_marker, NULL);
     ASSERT_OK(crochet_setup());
     crochet_result *r = completed_failure(4321);
     crochet_result_release(r);
@@ -123,7 +127,7 @@ TEST(unhandled_error_is_logged_at_error_level) {
 
 /* The handler is never called on the reactor thread, also for records produced on it (an unhandled error released there, a crochet_raise warning there). */
 TEST(handler_never_runs_on_reactor_thread) {
-    crochet_set_log_handler(record_log, NULL);
+    crochet_set_log_handler(record_log, NULL, NULL);
     ASSERT_OK(crochet_setup());
     run_on_reactor(capture_reactor_thread, NULL);
     /* Released on the reactor thread: the record is produced there. */
@@ -143,7 +147,7 @@ TEST(handler_never_runs_on_reactor_thread) {
 
 /* crochet_raise outside a submitted call (on the reactor thread in a plain callback, or on another thread) logs at CROCHET_LOG_WARNING and does nothing else. */
 TEST(raise_outside_a_call_logs_a_warning) {
-    crochet_set_log_handler(record_log, NULL);
+    crochet_set_log_handler(record_log, NULL, NULL);
     ASSERT_OK(crochet_setup());
     crochet_raise(3, "warning-from-main");
     int i = await_record("warning-from-main");
@@ -160,7 +164,7 @@ TEST(raise_outside_a_call_logs_a_warning) {
 
 /* Records reach the handler one at a time and in the order they were produced. */
 TEST(records_arrive_in_order_one_at_a_time) {
-    crochet_set_log_handler(record_log, NULL);
+    crochet_set_log_handler(record_log, NULL, NULL);
     ASSERT_OK(crochet_setup());
     char text[64];
     for (int i = 0; i < 200; i++) {
@@ -190,7 +194,7 @@ static int32_t twice(int32_t x) { return 2 * x; }
 
 /* A handler that blocks does not stall the reactor: calls keep completing meanwhile. */
 TEST(slow_handler_does_not_stall_reactor) {
-    crochet_set_log_handler(blocking_handler, NULL);
+    crochet_set_log_handler(blocking_handler, NULL, NULL);
     ASSERT_OK(crochet_setup());
     run_on_reactor(raise_outside_call, "blocks-the-handler");
     ASSERT(latch_wait(&slow_entered, 10.0));
@@ -208,7 +212,7 @@ TEST(slow_handler_does_not_stall_reactor) {
 
 /* A failure observed through crochet_wait or crochet_original_failure, or a cancellation the caller asked for, is not logged when released. */
 TEST(observed_or_cancelled_failures_are_not_logged) {
-    crochet_set_log_handler(record_log, NULL);
+    crochet_set_log_handler(record_log, NULL, NULL);
     ASSERT_OK(crochet_setup());
     crochet_result *a = completed_failure(701);
     ASSERT_STATUS(crochet_wait(a, 0, NULL), CROCHET_EFAILED);
@@ -240,7 +244,7 @@ static void other_handler(int level, const char *message, void *ctx) {
     other_handler_calls++;
 }
 
-/* crochet_set_log_handler(NULL, NULL) restores the default handler, which writes "libcrochet: LEVEL: message" lines to stderr (checked in a forked child whose stderr is a pipe). */
+/* crochet_set_log_handler(NULL, NULL, NULL) restores the default handler, which writes "libcrochet: LEVEL: message" lines to stderr (checked in a forked child whose stderr is a pipe). */
 TEST(null_handler_restores_default_stderr) {
     int p[2];
     ASSERT_EQ(pipe(p), 0);
@@ -251,8 +255,8 @@ TEST(null_handler_restores_default_stderr) {
     if (pid == 0) {
         close(p[0]);
         if (dup2(p[1], 2) != 2) _exit(3);
-        crochet_set_log_handler(other_handler, NULL);
-        crochet_set_log_handler(NULL, NULL);
+        crochet_set_log_handler(other_handler, NULL, NULL);
+        crochet_set_log_handler(NULL, NULL, NULL);
         ASSERT_OK(crochet_setup());
         crochet_raise(5, "to-default-handler");
         crochet_result *r = completed_failure(808);
@@ -300,10 +304,10 @@ TEST(null_handler_restores_default_stderr) {
 TEST(switching_handlers_while_logging) {
     ASSERT_OK(crochet_setup());
     for (int i = 0; i < 50; i++) {
-        crochet_set_log_handler(i % 2 ? record_log : other_handler, NULL);
+        crochet_set_log_handler(i % 2 ? record_log : other_handler, NULL, NULL);
         crochet_raise(1, "churn");
     }
-    crochet_set_log_handler(record_log, NULL);
+    crochet_set_log_handler(record_log, NULL, NULL);
     crochet_raise(1, "after-the-switch");
     await_record("after-the-switch");
 }
@@ -321,13 +325,13 @@ static void second_handler(int level, const char *message, void *ctx) {
 static void swapping_handler(int level, const char *message, void *ctx) {
     (void)level; (void)message; (void)ctx;
     atomic_fetch_add(&first_calls, 1);
-    crochet_set_log_handler(second_handler, NULL);   /* from the logging thread itself */
+    crochet_set_log_handler(second_handler, NULL, NULL);   /* from the logging thread itself */
     latch_open(&first_got);
 }
 
 /* A handler may call crochet_set_log_handler itself (on the logging thread) without deadlock; later records go to the new handler. */
 TEST(handler_may_replace_itself) {
-    crochet_set_log_handler(swapping_handler, NULL);
+    crochet_set_log_handler(swapping_handler, NULL, NULL);
     ASSERT_OK(crochet_setup());
     crochet_raise(1, "before-swap");
     ASSERT(latch_wait(&first_got, 10.0));
@@ -336,43 +340,51 @@ TEST(handler_may_replace_itself) {
     ASSERT_EQ(atomic_load(&first_calls), 1);
 }
 
-static latch old_entered = LATCH_INIT, old_release = LATCH_INIT, setter_done = LATCH_INIT;
-static atomic_int old_calls_after_replace, replaced_flag;
+static latch old_entered = LATCH_INIT, old_release = LATCH_INIT, old_destroyed = LATCH_INIT;
+static atomic_int old_calls_after_replace, replaced_flag, old_running, destroyed_while_running, destroy_calls;
+static pthread_t old_handler_thread;
+static atomic_int destroy_on_other_thread;
 static void blocking_old_handler(int level, const char *message, void *ctx) {
     (void)level; (void)message; (void)ctx;
+    old_handler_thread = pthread_self();
+    atomic_store(&old_running, 1);
     if (atomic_load(&replaced_flag)) atomic_fetch_add(&old_calls_after_replace, 1);
     latch_open(&old_entered);
     latch_wait(&old_release, 10.0);
+    atomic_store(&old_running, 0);
+}
+static void old_destroy(void *ctx) {
+    ASSERT_EQ((intptr_t)ctx, 42);
+    if (atomic_load(&old_running)) atomic_store(&destroyed_while_running, 1);
+    if (!pthread_equal(pthread_self(), old_handler_thread)) atomic_store(&destroy_on_other_thread, 1);
+    atomic_fetch_add(&destroy_calls, 1);
+    latch_open(&old_destroyed);
 }
 static latch new_got_four = LATCH_INIT;
 static void new_handler(int level, const char *message, void *ctx) {
     (void)level; (void)ctx;
     if (strstr(message, "four")) latch_open(&new_got_four);
 }
-static void *replace_handler(void *arg) {
-    (void)arg;
-    crochet_set_log_handler(new_handler, NULL);
-    atomic_store(&replaced_flag, 1);
-    latch_open(&setter_done);
-    return NULL;
-}
 
-/* crochet_set_log_handler returns only once the old handler has finished, and the old handler is never called afterwards. */
-TEST(replacing_handler_waits_for_old_one_and_never_calls_it_again) {
-    crochet_set_log_handler(blocking_old_handler, NULL);
+/* crochet_set_log_handler never blocks, even while the old handler runs; the old handler is never called afterwards, and its destroy runs once, on the logging thread, after its last call returned. */
+TEST(replacing_handler_never_blocks_and_destroys_old_after_its_last_call) {
+    ASSERT_OK(crochet_set_log_handler(blocking_old_handler, (void *)(intptr_t)42, old_destroy));
     crochet_raise(0, "one");     /* outside a call: each logs a warning */
     crochet_raise(0, "two");
     crochet_raise(0, "three");
     ASSERT(latch_wait(&old_entered, 10.0));
-    pthread_t t;
-    ASSERT_EQ(pthread_create(&t, NULL, replace_handler, NULL), 0);
-    /* The old handler is still running: the setter must not return yet. */
-    ASSERT(!latch_wait(&setter_done, 0.2));
+    /* The old handler is blocked: replacing it returns at once. */
+    ASSERT_OK(crochet_set_log_handler(new_handler, NULL, NULL));
+    atomic_store(&replaced_flag, 1);
+    ASSERT(!latch_wait(&old_destroyed, 0.1));   /* not while it runs */
     latch_open(&old_release);
-    ASSERT(latch_wait(&setter_done, 10.0));
-    pthread_join(t, NULL);
+    ASSERT(latch_wait(&old_destroyed, 10.0));
     /* Records still queued ("two", "three") and later ones go to the new handler. */
     crochet_raise(0, "four");
     ASSERT(latch_wait(&new_got_four, 10.0));
+    ASSERT_OK(crochet_log_flush(10.0));
     ASSERT_EQ(atomic_load(&old_calls_after_replace), 0);
+    ASSERT_EQ(atomic_load(&destroyed_while_running), 0);
+    ASSERT_EQ(atomic_load(&destroy_on_other_thread), 0);
+    ASSERT_EQ(atomic_load(&destroy_calls), 1);
 }

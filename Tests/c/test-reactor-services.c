@@ -17,7 +17,7 @@ static void open_latch(void *ctx) { latch_open(ctx); }
 /* Returns once the reactor has run a full timer turn after everything queued so far. */
 static void settle(void) {
     latch l = LATCH_INIT;
-    ASSERT_OK(crochet_call_later(NULL, 0.05, open_latch, &l));
+    ASSERT_OK(crochet_call_later(NULL, 0.05, open_latch, &l, NULL));
     ASSERT(latch_wait(&l, 10.0));
     run_on_reactor(capture_reactor_thread, NULL);
 }
@@ -79,12 +79,12 @@ static void on_writable(int fd, void *ctx) {
 
 static void add_reader_for(void *ctx) {
     struct watch *w = ctx;
-    ASSERT_OK(crochet_add_reader(w->fd, on_readable, w));
+    ASSERT_OK(crochet_add_reader(w->fd, on_readable, w, NULL));
 }
 
 static void add_writer_for(void *ctx) {
     struct watch *w = ctx;
-    ASSERT_OK(crochet_add_writer(w->fd, on_writable, w));
+    ASSERT_OK(crochet_add_writer(w->fd, on_writable, w, NULL));
 }
 
 static void remove_reader_for(void *ctx) {
@@ -175,8 +175,8 @@ TEST(writer_is_level_triggered_until_removed_in_callback) {
 struct replace { struct watch first, second; };
 static void add_two_readers(void *ctx) {
     struct replace *r = ctx;
-    ASSERT_OK(crochet_add_reader(r->first.fd, on_readable, &r->first));
-    ASSERT_OK(crochet_add_reader(r->second.fd, on_readable, &r->second));
+    ASSERT_OK(crochet_add_reader(r->first.fd, on_readable, &r->first, NULL));
+    ASSERT_OK(crochet_add_reader(r->second.fd, on_readable, &r->second, NULL));
 }
 
 /* A second crochet_add_reader on the same fd replaces the first callback: only the second runs. */
@@ -298,7 +298,7 @@ static void reuse_body(void *ctx) {
     }
     r->new_write = q[1];
     r->new_w.fd = r->fd;
-    ASSERT_OK(crochet_add_reader(r->fd, on_readable, &r->new_w));
+    ASSERT_OK(crochet_add_reader(r->fd, on_readable, &r->new_w, NULL));
 }
 
 /* After remove_reader, close and an immediate reuse of the fd number by a new pipe, only the new reader's callback runs, never the old one (even though the old fd was readable when removed). */
@@ -371,7 +371,7 @@ static void on_racer(int fd, void *ctx) {
         close(q[0]);
     }
     race.fresh_write = q[1];
-    ASSERT_OK(crochet_add_reader(race.fds[other], on_fresh, NULL));
+    ASSERT_OK(crochet_add_reader(race.fds[other], on_fresh, NULL, NULL));
     latch_open(&race.first_done);
 }
 
@@ -379,8 +379,8 @@ static void add_racers(void *ctx) {
     (void)ctx;
     write_byte(race.writes[0], 'a');
     write_byte(race.writes[1], 'b');
-    ASSERT_OK(crochet_add_reader(race.fds[0], on_racer, (void *)(intptr_t)0));
-    ASSERT_OK(crochet_add_reader(race.fds[1], on_racer, (void *)(intptr_t)1));
+    ASSERT_OK(crochet_add_reader(race.fds[0], on_racer, (void *)(intptr_t)0, NULL));
+    ASSERT_OK(crochet_add_reader(race.fds[1], on_racer, (void *)(intptr_t)1, NULL));
 }
 
 /* When a callback removes another reader whose event is already pending in the same turn, closes its fd and reuses the number, neither the removed reader nor the new one runs for that stale event. */
@@ -423,7 +423,7 @@ static void drain_and_remove(int fd, void *ctx) {
 static int many_fds[100][2];
 static void add_many(void *ctx) {
     (void)ctx;
-    for (int i = 0; i < 100; i++) ASSERT_OK(crochet_add_reader(many_fds[i][0], drain_and_remove, NULL));
+    for (int i = 0; i < 100; i++) ASSERT_OK(crochet_add_reader(many_fds[i][0], drain_and_remove, NULL, NULL));
 }
 
 /* A hundred readers at once each run exactly once for their one byte. */
@@ -446,14 +446,14 @@ static void dummy_fd_cb(int fd, void *ctx) {
 struct bad_fds { int closed_fd; int file_fd; int good_fd; };
 static void bad_watchers_body(void *ctx) {
     struct bad_fds *b = ctx;
-    ASSERT_STATUS(crochet_add_reader(-1, dummy_fd_cb, NULL), CROCHET_EINVAL);
-    ASSERT_STATUS(crochet_add_writer(-1, dummy_fd_cb, NULL), CROCHET_EINVAL);
-    ASSERT_STATUS(crochet_add_reader(b->closed_fd, dummy_fd_cb, NULL), CROCHET_EINVAL);
-    ASSERT_STATUS(crochet_add_writer(b->closed_fd, dummy_fd_cb, NULL), CROCHET_EINVAL);
-    ASSERT_STATUS(crochet_add_reader(b->file_fd, dummy_fd_cb, NULL), CROCHET_EINVAL);
-    ASSERT_STATUS(crochet_add_writer(b->file_fd, dummy_fd_cb, NULL), CROCHET_EINVAL);
-    ASSERT_STATUS(crochet_add_reader(b->good_fd, NULL, NULL), CROCHET_EINVAL);
-    ASSERT_STATUS(crochet_add_writer(b->good_fd, NULL, NULL), CROCHET_EINVAL);
+    ASSERT_STATUS(crochet_add_reader(-1, dummy_fd_cb, NULL, NULL), CROCHET_EINVAL);
+    ASSERT_STATUS(crochet_add_writer(-1, dummy_fd_cb, NULL, NULL), CROCHET_EINVAL);
+    ASSERT_STATUS(crochet_add_reader(b->closed_fd, dummy_fd_cb, NULL, NULL), CROCHET_EINVAL);
+    ASSERT_STATUS(crochet_add_writer(b->closed_fd, dummy_fd_cb, NULL, NULL), CROCHET_EINVAL);
+    ASSERT_STATUS(crochet_add_reader(b->file_fd, dummy_fd_cb, NULL, NULL), CROCHET_EINVAL);
+    ASSERT_STATUS(crochet_add_writer(b->file_fd, dummy_fd_cb, NULL, NULL), CROCHET_EINVAL);
+    ASSERT_STATUS(crochet_add_reader(b->good_fd, NULL, NULL, NULL), CROCHET_EINVAL);
+    ASSERT_STATUS(crochet_add_writer(b->good_fd, NULL, NULL, NULL), CROCHET_EINVAL);
     ASSERT_STATUS(crochet_remove_reader(-1), CROCHET_EINVAL);
     ASSERT_STATUS(crochet_remove_writer(-1), CROCHET_EINVAL);
     /* Removing watchers that do not exist is fine. */
@@ -489,8 +489,8 @@ TEST(reactor_services_off_reactor_are_enotreactor) {
     int p[2];
     ASSERT_EQ(pipe(p), 0);
     write_byte(p[1], 'z');
-    ASSERT_STATUS(crochet_add_reader(p[0], dummy_fd_cb, NULL), CROCHET_ENOTREACTOR);
-    ASSERT_STATUS(crochet_add_writer(p[1], dummy_fd_cb, NULL), CROCHET_ENOTREACTOR);
+    ASSERT_STATUS(crochet_add_reader(p[0], dummy_fd_cb, NULL, NULL), CROCHET_ENOTREACTOR);
+    ASSERT_STATUS(crochet_add_writer(p[1], dummy_fd_cb, NULL, NULL), CROCHET_ENOTREACTOR);
     ASSERT_STATUS(crochet_remove_reader(p[0]), CROCHET_ENOTREACTOR);
     ASSERT_STATUS(crochet_remove_writer(p[1]), CROCHET_ENOTREACTOR);
     crochet_deferred *d = (crochet_deferred *)0x1;
@@ -556,7 +556,7 @@ static void defer_body(void *ctx) {
     struct defer_case *c = ctx;
     ASSERT_OK(crochet_defer_to_thread(&c->d, c->fn, c->type, c->args, c->nargs));
     ASSERT_NOT_NULL(c->d);
-    ASSERT_OK(crochet_deferred_add_callbacks(c->d, fired_value, fired_failure, &c->fired));
+    ASSERT_OK(crochet_deferred_add_callbacks(c->d, fired_value, fired_failure, &c->fired, NULL));
     ASSERT_OK(crochet_result_new(&c->r, c->d));
 }
 
@@ -682,7 +682,7 @@ static void queue_and_cancel_victim(void *ctx) {
     struct pool_case *p = ctx;
     crochet_deferred *d;
     ASSERT_OK(crochet_defer_to_thread(&d, (crochet_fn)victim, CROCHET_TYPE_INT32, NULL, 0));
-    ASSERT_OK(crochet_deferred_add_callbacks(d, fired_value, fired_failure, &p->victim_fired));
+    ASSERT_OK(crochet_deferred_add_callbacks(d, fired_value, fired_failure, &p->victim_fired, NULL));
     ASSERT_OK(crochet_result_new(&p->victim, d));
     p->cancel_status = crochet_deferred_cancel(d);
     crochet_deferred_release(d);
@@ -749,7 +749,7 @@ struct running_case { crochet_deferred *d; struct fired fired; int cancel_status
 static void start_long(void *ctx) {
     struct running_case *c = ctx;
     ASSERT_OK(crochet_defer_to_thread(&c->d, (crochet_fn)long_running, CROCHET_TYPE_INT32, NULL, 0));
-    ASSERT_OK(crochet_deferred_add_callbacks(c->d, fired_value, fired_failure, &c->fired));
+    ASSERT_OK(crochet_deferred_add_callbacks(c->d, fired_value, fired_failure, &c->fired, NULL));
 }
 static void cancel_long(void *ctx) {
     struct running_case *c = ctx;
@@ -876,12 +876,12 @@ static void drive_fired(crochet_value v, void *ctx) {
 
 static void drive_start(void *ctx) {
     (void)ctx;
-    ASSERT_OK(crochet_add_reader(drive.pipe[0], drive_reader, NULL));
-    ASSERT_OK(crochet_call_later(NULL, 0.02, drive_timer, NULL));
+    ASSERT_OK(crochet_add_reader(drive.pipe[0], drive_reader, NULL, NULL));
+    ASSERT_OK(crochet_call_later(NULL, 0.02, drive_timer, NULL, NULL));
     crochet_deferred *d;
     ASSERT_OK(crochet_defer_to_thread(&d, (crochet_fn)drive_work, CROCHET_TYPE_INT32,
                                       (crochet_value[]){ crochet_int32(40) }, 1));
-    ASSERT_OK(crochet_deferred_add_callbacks(d, drive_fired, NULL, NULL));
+    ASSERT_OK(crochet_deferred_add_callbacks(d, drive_fired, NULL, NULL, NULL));
     crochet_deferred_release(d);
     latch_open(&drive.reader_installed);
 }
@@ -904,7 +904,7 @@ TEST(run_drives_services_on_callers_thread) {
     drive.reader_installed = (latch)LATCH_INIT;
     drive.events = (latch)LATCH_INIT;
     ASSERT_EQ(pipe(drive.pipe), 0);
-    ASSERT_OK(crochet_call_from_thread(drive_start, NULL));
+    ASSERT_OK(crochet_call_from_thread(drive_start, NULL, NULL));
     pthread_t t;
     ASSERT_EQ(pthread_create(&t, NULL, drive_from_outside, NULL), 0);
     ASSERT_OK(crochet_run());

@@ -188,7 +188,7 @@ static void destroy_payload(void *p) {
 static char payload[16] = "payload";
 crochet_deferred *owned_value(void) {
     crochet_deferred *d = NULL;
-    if (crochet_deferred_new(&d, NULL, NULL) != CROCHET_OK) return NULL;
+    if (crochet_deferred_new(&d, NULL, NULL, NULL) != CROCHET_OK) return NULL;
     if (crochet_deferred_callback_owned(d, payload, destroy_payload) != CROCHET_OK) abort();
     return d;
 }

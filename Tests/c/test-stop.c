@@ -4,7 +4,7 @@
 
 static crochet_deferred *never_fires(void) {
     crochet_deferred *d;
-    ASSERT_OK(crochet_deferred_new(&d, NULL, NULL));
+    ASSERT_OK(crochet_deferred_new(&d, NULL, NULL, NULL));
     return d;
 }
 
@@ -100,12 +100,12 @@ TEST(calls_after_stop_are_estopped) {
     ASSERT_NULL(r);
     ASSERT_STATUS(crochet_wait_for(NULL, NULL, 1.0, (crochet_fn)queued_call, CROCHET_TYPE_VOID, NULL, 0),
                   CROCHET_ESTOPPED);
-    ASSERT_STATUS(crochet_call_from_thread(must_not_run, NULL), CROCHET_ESTOPPED);
+    ASSERT_STATUS(crochet_call_from_thread(must_not_run, NULL, NULL), CROCHET_ESTOPPED);
     crochet_delayed_call *c = NULL;
-    ASSERT_STATUS(crochet_call_later(&c, 0, must_not_run, NULL), CROCHET_ESTOPPED);
+    ASSERT_STATUS(crochet_call_later(&c, 0, must_not_run, NULL, NULL), CROCHET_ESTOPPED);
     crochet_delayed_call_release(c);
-    ASSERT_STATUS(crochet_call_later(NULL, 0, must_not_run, NULL), CROCHET_ESTOPPED);
-    ASSERT_STATUS(crochet_add_shutdown_trigger(noop, NULL), CROCHET_ESTOPPED);
+    ASSERT_STATUS(crochet_call_later(NULL, 0, must_not_run, NULL, NULL), CROCHET_ESTOPPED);
+    ASSERT_STATUS(crochet_add_shutdown_trigger(noop, NULL, NULL), CROCHET_ESTOPPED);
     /* setup stays a no-op, and does not revive the reactor. */
     ASSERT_OK(crochet_setup());
     ASSERT_STATUS(crochet_submit(&r, (crochet_fn)queued_call, CROCHET_TYPE_VOID, NULL, 0), CROCHET_ESTOPPED);
@@ -158,22 +158,22 @@ static void trigger(void *ctx) {
     tl.order[i] = id;
     tl.on_reactor[i] = crochet_in_reactor_thread();
     tl.pending_not_failed[i] = crochet_original_failure(tl.pending) == NULL;
-    tl.add_status[i] = crochet_add_shutdown_trigger(noop, NULL);
+    tl.add_status[i] = crochet_add_shutdown_trigger(noop, NULL, NULL);
     latch_open(&tl.done);
 }
 
 static void register_from_reactor(void *ctx) {
-    ASSERT_OK(crochet_add_shutdown_trigger(trigger, ctx));
+    ASSERT_OK(crochet_add_shutdown_trigger(trigger, ctx, NULL));
 }
 
 /* Shutdown triggers run on the reactor thread when stopping, in reverse order of registration (from any thread), before pending results are failed; adding one from inside a trigger is CROCHET_ESTOPPED. */
 TEST(shutdown_triggers_run_in_reverse_before_results_fail) {
     ASSERT_OK(crochet_setup());
     ASSERT_OK(crochet_submit(&tl.pending, (crochet_fn)never_fires, CROCHET_TYPE_DEFERRED, NULL, 0));
-    ASSERT_OK(crochet_add_shutdown_trigger(trigger, &trigger_ids[0].id));
+    ASSERT_OK(crochet_add_shutdown_trigger(trigger, &trigger_ids[0].id, NULL));
     run_on_reactor(register_from_reactor, &trigger_ids[1].id);
-    ASSERT_OK(crochet_add_shutdown_trigger(trigger, &trigger_ids[2].id));
-    ASSERT_OK(crochet_add_shutdown_trigger(trigger, &trigger_ids[3].id));
+    ASSERT_OK(crochet_add_shutdown_trigger(trigger, &trigger_ids[2].id, NULL));
+    ASSERT_OK(crochet_add_shutdown_trigger(trigger, &trigger_ids[3].id, NULL));
     ASSERT_STATUS(crochet_wait(tl.pending, 0.05, NULL), CROCHET_ETIMEDOUT);
     ASSERT_EQ(atomic_load(&tl.n), 0);
 
@@ -193,9 +193,9 @@ TEST(shutdown_triggers_run_in_reverse_before_results_fail) {
 /* crochet_add_shutdown_trigger with a NULL fn is CROCHET_EINVAL, and after stop it is CROCHET_ESTOPPED. */
 TEST(add_shutdown_trigger_errors) {
     ASSERT_OK(crochet_setup());
-    ASSERT_STATUS(crochet_add_shutdown_trigger(NULL, NULL), CROCHET_EINVAL);
+    ASSERT_STATUS(crochet_add_shutdown_trigger(NULL, NULL, NULL), CROCHET_EINVAL);
     ASSERT_OK(crochet_stop());
-    ASSERT_STATUS(crochet_add_shutdown_trigger(noop, NULL), CROCHET_ESTOPPED);
+    ASSERT_STATUS(crochet_add_shutdown_trigger(noop, NULL, NULL), CROCHET_ESTOPPED);
 }
 
 /* The original failure of a result ended by stop has code CROCHET_ESTOPPED, and every later wait returns CROCHET_ESTOPPED. */
@@ -241,7 +241,7 @@ static void open_late(void *ctx) { (void)ctx; latch_open(&late_timer_ran); }
 /* A timer still pending at stop never runs. */
 TEST(pending_timer_never_runs_after_stop) {
     ASSERT_OK(crochet_setup());
-    ASSERT_OK(crochet_call_later(NULL, 0.1, open_late, NULL));
+    ASSERT_OK(crochet_call_later(NULL, 0.1, open_late, NULL, NULL));
     crochet_result *r;
     ASSERT_OK(crochet_submit(&r, (crochet_fn)never_fires, CROCHET_TYPE_DEFERRED, NULL, 0));
     ASSERT_OK(crochet_stop());

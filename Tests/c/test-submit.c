@@ -801,7 +801,7 @@ TEST(fifo_with_call_from_thread) {
     int nr = 0;
     for (int64_t i = 0; i < 2000; i++) {
         if (i % 2 == 0) ASSERT_OK(CROCHET_SUBMIT(&rs[nr++], record_submit, CROCHET_TYPE_VOID, crochet_int64(i)));
-        else ASSERT_OK(crochet_call_from_thread(record_cb, (void *)(intptr_t)i));
+        else ASSERT_OK(crochet_call_from_thread(record_cb, (void *)(intptr_t)i, NULL));
     }
     run_on_reactor(nothing, NULL);
     ASSERT_EQ(mixed_len, 2000);

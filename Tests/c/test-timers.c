@@ -48,7 +48,7 @@ TEST(call_from_thread_runs_on_reactor_in_order) {
     static struct step steps[1000];
     for (int i = 0; i < 1000; i++) {
         steps[i] = (struct step){ &o, i };
-        ASSERT_OK(crochet_call_from_thread(record_step, &steps[i]));
+        ASSERT_OK(crochet_call_from_thread(record_step, &steps[i], NULL));
     }
     ASSERT(latch_wait_n(&o.done, 1000, 10.0));
     ASSERT_EQ(atomic_load(&o.n), 1000);
@@ -72,7 +72,7 @@ TEST(call_from_thread_keeps_order_with_submit) {
     for (int i = 0; i < 200; i++) {
         if (i % 2) {
             steps[i] = (struct step){ &mixed, i };
-            ASSERT_OK(crochet_call_from_thread(record_step, &steps[i]));
+            ASSERT_OK(crochet_call_from_thread(record_step, &steps[i], NULL));
         } else {
             ASSERT_OK(CROCHET_SUBMIT(&rs[i], submitted_step, CROCHET_TYPE_VOID, crochet_int32(i)));
         }
@@ -87,17 +87,17 @@ TEST(call_from_thread_keeps_order_with_submit) {
 /* crochet_call_from_thread with a NULL fn is CROCHET_EINVAL. */
 TEST(call_from_thread_null_fn_is_einval) {
     ASSERT_OK(crochet_setup());
-    ASSERT_STATUS(crochet_call_from_thread(NULL, NULL), CROCHET_EINVAL);
+    ASSERT_STATUS(crochet_call_from_thread(NULL, NULL, NULL), CROCHET_EINVAL);
 }
 
 /* Before setup, crochet_call_from_thread and crochet_call_later are CROCHET_ESTATE and never run fn. */
 TEST(timers_before_setup_are_estate) {
     crochet_delayed_call *c = (crochet_delayed_call *)0x1;
-    ASSERT_STATUS(crochet_call_from_thread(must_not_run, NULL), CROCHET_ESTATE);
-    ASSERT_STATUS(crochet_call_later(&c, 0, must_not_run, NULL), CROCHET_ESTATE);
+    ASSERT_STATUS(crochet_call_from_thread(must_not_run, NULL, NULL), CROCHET_ESTATE);
+    ASSERT_STATUS(crochet_call_later(&c, 0, must_not_run, NULL, NULL), CROCHET_ESTATE);
     ASSERT_OK(crochet_setup());
     latch l = LATCH_INIT;
-    ASSERT_OK(crochet_call_later(NULL, 0.02, open_latch, &l));
+    ASSERT_OK(crochet_call_later(NULL, 0.02, open_latch, &l, NULL));
     ASSERT(latch_wait(&l, 5.0));
     ASSERT_EQ(atomic_load(&never_count), 0);
 }
@@ -114,7 +114,7 @@ TEST(call_later_runs_after_at_least_the_delay) {
         steps[i] = (struct step){ &o, i };
         scheduled[i] = harness_now();
         crochet_delayed_call *c = NULL;
-        ASSERT_OK(crochet_call_later(&c, delays[i], record_step, &steps[i]));
+        ASSERT_OK(crochet_call_later(&c, delays[i], record_step, &steps[i], NULL));
         ASSERT_NOT_NULL(c);
         crochet_delayed_call_release(c);
     }
@@ -138,7 +138,7 @@ TEST(call_later_runs_in_deadline_order) {
     struct step steps[6];
     for (int i = 0; i < 6; i++) {
         steps[i] = (struct step){ &o, i };
-        ASSERT_OK(crochet_call_later(NULL, delays[i], record_step, &steps[i]));
+        ASSERT_OK(crochet_call_later(NULL, delays[i], record_step, &steps[i], NULL));
     }
     ASSERT(latch_wait_n(&o.done, 6, 10.0));
     for (int i = 0; i < 6; i++) ASSERT_EQ(o.seq[i], expected[i]);
@@ -152,7 +152,7 @@ TEST(call_later_equal_delays_run_fifo) {
     static struct step steps[100];
     for (int i = 0; i < 100; i++) {
         steps[i] = (struct step){ &o, i };
-        ASSERT_OK(crochet_call_later(NULL, 0.05, record_step, &steps[i]));
+        ASSERT_OK(crochet_call_later(NULL, 0.05, record_step, &steps[i], NULL));
     }
     ASSERT(latch_wait_n(&o.done, 100, 10.0));
     for (int i = 0; i < 100; i++) ASSERT_EQ(o.seq[i], i);
@@ -165,7 +165,7 @@ static void schedule_same_tick(void *ctx) {
     for (int i = 0; i < 100; i++) {
         same_tick_steps[i] = (struct step){ &same_tick, i };
         /* Delays 0.5 and 0 interleaved (0.5 s outlasts scheduling even under valgrind): each group must stay FIFO. */
-        ASSERT_OK(crochet_call_later(NULL, (i % 2) ? 0.0 : 0.5, record_step, &same_tick_steps[i]));
+        ASSERT_OK(crochet_call_later(NULL, (i % 2) ? 0.0 : 0.5, record_step, &same_tick_steps[i], NULL));
     }
 }
 
@@ -183,10 +183,10 @@ TEST(call_later_equal_deadlines_from_reactor_run_fifo) {
 TEST(cancel_before_run_means_never_runs) {
     ASSERT_OK(crochet_setup());
     crochet_delayed_call *c = NULL;
-    ASSERT_OK(crochet_call_later(&c, 0.05, must_not_run, NULL));
+    ASSERT_OK(crochet_call_later(&c, 0.05, must_not_run, NULL, NULL));
     ASSERT_OK(crochet_delayed_call_cancel(c));
     latch barrier = LATCH_INIT;
-    ASSERT_OK(crochet_call_later(NULL, 0.15, open_latch, &barrier));
+    ASSERT_OK(crochet_call_later(NULL, 0.15, open_latch, &barrier, NULL));
     ASSERT(latch_wait(&barrier, 10.0));
     ASSERT_EQ(atomic_load(&never_count), 0);
     ASSERT_STATUS(crochet_delayed_call_cancel(c), CROCHET_EALREADY);
@@ -198,7 +198,7 @@ TEST(cancel_after_run_is_ealready) {
     ASSERT_OK(crochet_setup());
     latch ran = LATCH_INIT;
     crochet_delayed_call *c = NULL;
-    ASSERT_OK(crochet_call_later(&c, 0.01, open_latch, &ran));
+    ASSERT_OK(crochet_call_later(&c, 0.01, open_latch, &ran, NULL));
     ASSERT(latch_wait(&ran, 10.0));
     run_on_reactor(capture_reactor_thread, NULL);   /* the timer callback has returned */
     ASSERT_STATUS(crochet_delayed_call_cancel(c), CROCHET_EALREADY);
@@ -210,7 +210,7 @@ TEST(cancel_after_run_is_ealready) {
 TEST(double_cancel_is_ealready) {
     ASSERT_OK(crochet_setup());
     crochet_delayed_call *c = NULL;
-    ASSERT_OK(crochet_call_later(&c, 5.0, must_not_run, NULL));
+    ASSERT_OK(crochet_call_later(&c, 5.0, must_not_run, NULL, NULL));
     ASSERT_OK(crochet_delayed_call_cancel(c));
     ASSERT_STATUS(crochet_delayed_call_cancel(c), CROCHET_EALREADY);
     crochet_delayed_call_release(c);
@@ -229,7 +229,7 @@ TEST(cancel_while_running_is_ealready) {
     ASSERT_OK(crochet_setup());
     static struct self_cancel s = { NULL, 99, LATCH_INIT };
     /* call_later stores the handle long before the 50 ms deadline. */
-    ASSERT_OK(crochet_call_later(&s.c, 0.05, cancel_myself, &s));
+    ASSERT_OK(crochet_call_later(&s.c, 0.05, cancel_myself, &s, NULL));
     ASSERT(latch_wait(&s.done, 10.0));
     ASSERT_STATUS(s.status, CROCHET_EALREADY);
     crochet_delayed_call_release(s.c);
@@ -247,10 +247,10 @@ TEST(timer_cancels_a_due_timer_from_the_reactor) {
     ASSERT_OK(crochet_setup());
     static struct cross_cancel x = { NULL, 99, LATCH_INIT };
     crochet_delayed_call *first = NULL;
-    ASSERT_OK(crochet_call_later(&first, 0.05, cancel_victim, &x));
-    ASSERT_OK(crochet_call_later(&x.victim, 0.05, must_not_run, NULL));
+    ASSERT_OK(crochet_call_later(&first, 0.05, cancel_victim, &x, NULL));
+    ASSERT_OK(crochet_call_later(&x.victim, 0.05, must_not_run, NULL, NULL));
     latch barrier = LATCH_INIT;
-    ASSERT_OK(crochet_call_later(NULL, 0.1, open_latch, &barrier));
+    ASSERT_OK(crochet_call_later(NULL, 0.1, open_latch, &barrier, NULL));
     ASSERT(latch_wait(&x.done, 10.0));
     ASSERT(latch_wait(&barrier, 10.0));
     ASSERT_OK(x.status);
@@ -263,7 +263,7 @@ TEST(timer_cancels_a_due_timer_from_the_reactor) {
 TEST(call_later_out_may_be_null) {
     ASSERT_OK(crochet_setup());
     latch ran = LATCH_INIT;
-    ASSERT_OK(crochet_call_later(NULL, 0.01, open_latch, &ran));
+    ASSERT_OK(crochet_call_later(NULL, 0.01, open_latch, &ran, NULL));
     ASSERT(latch_wait(&ran, 10.0));
 }
 
@@ -274,7 +274,7 @@ TEST(call_later_zero_delay_runs_soon) {
     static struct order o = { 0, { 0 }, { 0 }, 0, LATCH_INIT };
     struct step s = { &o, 7 };
     double start = harness_now();
-    ASSERT_OK(crochet_call_later(NULL, 0, record_step, &s));
+    ASSERT_OK(crochet_call_later(NULL, 0, record_step, &s, NULL));
     ASSERT(latch_wait(&o.done, 10.0));
     ASSERT_EQ(o.off_reactor, 0);
     if (o.at[0] - start > 1.0) FAIL("a zero-delay timer took %.3f s", o.at[0] - start);
@@ -290,7 +290,7 @@ static void nested_fire(void *ctx) {
 static void schedule_from_reactor(void *ctx) {
     struct nested *n = ctx;
     n->scheduled_at = harness_now();
-    n->status = crochet_call_later(&n->c, 0.03, nested_fire, n);
+    n->status = crochet_call_later(&n->c, 0.03, nested_fire, n, NULL);
 }
 
 /* crochet_call_later called on the reactor thread, inside a callback, schedules a timer that runs after its delay. */
@@ -311,18 +311,18 @@ TEST(call_later_bad_arguments_are_einval) {
     const double bad[] = { -1.0, -1e-9, -INFINITY, NAN, INFINITY };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         crochet_delayed_call *c = NULL;
-        int s = crochet_call_later(&c, bad[i], must_not_run, NULL);
+        int s = crochet_call_later(&c, bad[i], must_not_run, NULL, NULL);
         if (s != CROCHET_EINVAL) FAIL("delay %g returned %d (%s), expected EINVAL", bad[i], s, crochet_strerror(s));
         crochet_delayed_call_release(c);
-        ASSERT_STATUS(crochet_call_later(NULL, bad[i], must_not_run, NULL), CROCHET_EINVAL);
+        ASSERT_STATUS(crochet_call_later(NULL, bad[i], must_not_run, NULL, NULL), CROCHET_EINVAL);
     }
     crochet_delayed_call *c = NULL;
-    ASSERT_STATUS(crochet_call_later(&c, 0.01, NULL, NULL), CROCHET_EINVAL);
+    ASSERT_STATUS(crochet_call_later(&c, 0.01, NULL, NULL, NULL), CROCHET_EINVAL);
     crochet_delayed_call_release(c);
     ASSERT_STATUS(crochet_delayed_call_cancel(NULL), CROCHET_EINVAL);
     crochet_delayed_call_release(NULL);
     latch barrier = LATCH_INIT;
-    ASSERT_OK(crochet_call_later(NULL, 0.05, open_latch, &barrier));
+    ASSERT_OK(crochet_call_later(NULL, 0.05, open_latch, &barrier, NULL));
     ASSERT(latch_wait(&barrier, 10.0));
     ASSERT_EQ(atomic_load(&never_count), 0);
 }
@@ -332,7 +332,7 @@ TEST(release_does_not_cancel) {
     ASSERT_OK(crochet_setup());
     latch ran = LATCH_INIT;
     crochet_delayed_call *c = NULL;
-    ASSERT_OK(crochet_call_later(&c, 0.03, open_latch, &ran));
+    ASSERT_OK(crochet_call_later(&c, 0.03, open_latch, &ran, NULL));
     ASSERT_NOT_NULL(c);
     crochet_delayed_call_release(c);
     ASSERT(latch_wait(&ran, 10.0));
@@ -348,9 +348,9 @@ static void *schedule_many(void *p) {
     (void)p;
     for (int i = 0; i < 250; i++) {
         crochet_delayed_call *c = NULL;
-        if (crochet_call_later(&c, (i % 5) * 0.002, count_many, NULL) != CROCHET_OK) abort();
+        if (crochet_call_later(&c, (i % 5) * 0.002, count_many, NULL, NULL) != CROCHET_OK) abort();
         crochet_delayed_call *k = NULL;
-        if (crochet_call_later(&k, 0.01, must_not_run, NULL) != CROCHET_OK) abort();
+        if (crochet_call_later(&k, 0.01, must_not_run, NULL, NULL) != CROCHET_OK) abort();
         if (crochet_delayed_call_cancel(k) != CROCHET_OK) abort();
         crochet_delayed_call_release(k);
         crochet_delayed_call_release(c);
@@ -366,7 +366,7 @@ TEST(call_later_from_many_threads) {
     for (int i = 0; i < 4; i++) ASSERT_EQ(pthread_join(t[i], NULL), 0);
     ASSERT(latch_wait(&many_done, 10.0));
     latch barrier = LATCH_INIT;
-    ASSERT_OK(crochet_call_later(NULL, 0.05, open_latch, &barrier));
+    ASSERT_OK(crochet_call_later(NULL, 0.05, open_latch, &barrier, NULL));
     ASSERT(latch_wait(&barrier, 10.0));
     ASSERT_EQ(atomic_load(&many_count), 1000);
     ASSERT_EQ(atomic_load(&never_count), 0);
@@ -379,13 +379,13 @@ TEST(call_later_huge_finite_delay_is_accepted) {
     for (size_t i = 0; i < sizeof delays / sizeof delays[0]; i++) {
         crochet_delayed_call *c = NULL;
         fprintf(stderr, "call_later(delay %g)\n", delays[i]);
-        ASSERT_OK(crochet_call_later(&c, delays[i], must_not_run, NULL));
+        ASSERT_OK(crochet_call_later(&c, delays[i], must_not_run, NULL, NULL));
         ASSERT_OK(crochet_delayed_call_cancel(c));
         crochet_delayed_call_release(c);
-        ASSERT_OK(crochet_call_later(NULL, delays[i], must_not_run, NULL));   /* left pending */
+        ASSERT_OK(crochet_call_later(NULL, delays[i], must_not_run, NULL, NULL));   /* left pending */
     }
     latch barrier = LATCH_INIT;
-    ASSERT_OK(crochet_call_later(NULL, 0.05, open_latch, &barrier));
+    ASSERT_OK(crochet_call_later(NULL, 0.05, open_latch, &barrier, NULL));
     ASSERT(latch_wait(&barrier, 10.0));
     ASSERT_EQ(atomic_load(&never_count), 0);
 }

@@ -7,7 +7,7 @@
 static crochet_deferred *pending_d;   /* the test's reference; reactor thread only */
 crochet_deferred *make_pending(void) {
     crochet_deferred *d = NULL;
-    if (crochet_deferred_new(&d, NULL, NULL) != CROCHET_OK) return NULL;
+    if (crochet_deferred_new(&d, NULL, NULL, NULL) != CROCHET_OK) return NULL;
     pending_d = crochet_deferred_retain(d);
     return d;                          /* hands one reference to the engine */
 }
@@ -180,7 +180,7 @@ TEST(infinite_timeout) {
     ASSERT_OK(crochet_setup());
     crochet_result *r = submit_pending();
     fire_value = crochet_int16(-300);
-    ASSERT_OK(crochet_call_later(NULL, 0.1, fire_later, NULL));
+    ASSERT_OK(crochet_call_later(NULL, 0.1, fire_later, NULL, NULL));
     crochet_value v;
     ASSERT_OK(crochet_wait(r, INFINITY, &v));
     ASSERT_EQ(v.type, CROCHET_TYPE_INT16);
@@ -195,7 +195,7 @@ TEST(huge_finite_timeout) {
     for (int i = 0; i < 3; i++) {
         crochet_result *r = submit_pending();
         fire_value = crochet_int32(i);
-        ASSERT_OK(crochet_call_later(NULL, 0.05, fire_later, NULL));
+        ASSERT_OK(crochet_call_later(NULL, 0.05, fire_later, NULL, NULL));
         crochet_value v;
         ASSERT_OK(crochet_wait(r, timeouts[i], &v));
         ASSERT_EQ(v.u.i32, i);

@@ -21,8 +21,8 @@ static void fire_answer(void *d) {
 
 crochet_deferred *answer_after(double seconds) {
     crochet_deferred *d;
-    crochet_deferred_new(&d, NULL, NULL);
-    crochet_call_later(NULL, seconds, fire_answer, crochet_deferred_retain(d));
+    crochet_deferred_new(&d, NULL, NULL, NULL);
+    crochet_call_later(NULL, seconds, fire_answer, crochet_deferred_retain(d), NULL);
     return d;   /* the engine takes this reference */
 }
 
@@ -35,7 +35,7 @@ static void on_cancel(crochet_deferred *d, void *ctx) {
 
 crochet_deferred *never_answer(void) {
     crochet_deferred *d;
-    crochet_deferred_new(&d, on_cancel, NULL);
+    crochet_deferred_new(&d, on_cancel, NULL, NULL);
     return d;
 }
 

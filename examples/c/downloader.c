@@ -188,11 +188,11 @@ static int on_socket(CURL *easy, curl_socket_t fd, int what, void *userp, void *
     (void)easy; (void)userp; (void)socketp;
     int s = CROCHET_OK;
     if (what == CURL_POLL_IN || what == CURL_POLL_INOUT)
-        s = crochet_add_reader(fd, on_readable, NULL);
+        s = crochet_add_reader(fd, on_readable, NULL, NULL);
     else
         crochet_remove_reader(fd);
     if (s == CROCHET_OK && (what == CURL_POLL_OUT || what == CURL_POLL_INOUT))
-        s = crochet_add_writer(fd, on_writable, NULL);
+        s = crochet_add_writer(fd, on_writable, NULL, NULL);
     else
         crochet_remove_writer(fd);
     return s == CROCHET_OK ? 0 : -1;    /* -1: curl fails the transfers on fd */
@@ -219,7 +219,7 @@ static int on_timer(CURLM *m, long timeout_ms, void *userp) {
         timer = NULL;
     }
     if (timeout_ms < 0) return 0;
-    int s = crochet_call_later(&timer, timeout_ms / 1000.0, on_timeout, NULL);
+    int s = crochet_call_later(&timer, timeout_ms / 1000.0, on_timeout, NULL, NULL);
     /* Stopping: no timer will run again, and the shutdown trigger is about
      * to end every transfer with CROCHET_ESTOPPED; failing here would end
      * them first, as CURLE_ABORTED_BY_CALLBACK. */
@@ -294,7 +294,7 @@ static crochet_deferred *transfer_start(struct request *req) {
     curl_easy_setopt(t->easy, CURLOPT_FOLLOWLOCATION, 1L);
     curl_easy_setopt(t->easy, CURLOPT_MAXREDIRS, 10L);
     curl_easy_setopt(t->easy, CURLOPT_USERAGENT, "libcrochet-downloader/" CROCHET_VERSION_STRING);
-    if (crochet_deferred_new(&d, on_cancel, t) != CROCHET_OK) goto fail;
+    if (crochet_deferred_new(&d, on_cancel, t, NULL) != CROCHET_OK) goto fail;
     CURLMcode mc = curl_multi_add_handle(multi, t->easy);
     if (mc != CURLM_OK) {
         code = CURLE_FAILED_INIT;
@@ -385,7 +385,7 @@ static void setup(void) {
         return;
     }
     setup_status = crochet_setup();
-    if (setup_status == CROCHET_OK) setup_status = crochet_add_shutdown_trigger(on_shutdown, NULL);
+    if (setup_status == CROCHET_OK) setup_status = crochet_add_shutdown_trigger(on_shutdown, NULL, NULL);
 }
 
 int downloader_setup(void) {

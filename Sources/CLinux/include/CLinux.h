@@ -103,6 +103,8 @@ void cl_monitor_unlock(cl_monitor *m);
  * Returns 0 when signalled (or spuriously), -1 on timeout. */
 int cl_monitor_wait(cl_monitor *m, int64_t deadline_ns);
 void cl_monitor_broadcast(cl_monitor *m);
+/* Wakes one waiter. */
+void cl_monitor_signal(cl_monitor *m);
 /* Re-initialises the monitor in a forked child (its lock may have been held). */
 void cl_monitor_reinit(cl_monitor *m);
 

@@ -78,7 +78,12 @@ package final class ForeignCall: ResultCore, @unchecked Sendable {
             s.failure = nil
             return f
         }
-        reactor.finishCall(self, returnType: returnType, raw: raw, raised: raised)
+        if let raised {
+            fail(raised)   // the returned value is ignored and never touched
+        } else {
+            finish(returned: returnType == .deferred ? Value(type: .deferred, bits: raw)
+                                                     : Value.fromReturnSlot(raw, type: returnType), on: reactor)
+        }
     }
 
     package override func reject(on reactor: Reactor) { fail(Failure.stopped) }

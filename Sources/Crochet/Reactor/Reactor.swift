@@ -195,7 +195,8 @@ public final class Reactor: @unchecked Sendable {
     private func runDueTimers() -> Bool {
         let now = cl_now_ns()
         var ran = false
-        while let call = timers.popDue(now: now) {
+        // A timer still pending at stop never runs, even one due in this turn.
+        while cl_atomic_load_u32(stopRequested) == 0, let call = timers.popDue(now: now) {
             call.fire()
             ran = true
         }
@@ -257,39 +258,7 @@ public final class Reactor: @unchecked Sendable {
         return dispatched
     }
 
-    // MARK: Calls and deferreds (reactor thread)
-
-    /// Completes a call from what its function returned or raised.
-    package func finishCall(_ call: ResultCore, returnType: ValueType, raw: UInt64, raised: Failure?) {
-        if let raised {
-            if returnType == .deferred, let d = UnsafeMutableRawPointer(bitPattern: UInt(raw)) {
-                Unmanaged<DeferredCore>.fromOpaque(d).release()   // its value is ignored
-            }
-            call.fail(raised)
-        } else if returnType == .deferred {
-            guard let d = UnsafeMutableRawPointer(bitPattern: UInt(raw)) else {
-                call.fail(Failure(code: Status.invalidArgument.rawValue,
-                                  message: "the function returned a NULL crochet_deferred", skipFrames: 1))
-                return
-            }
-            follow(Unmanaged<DeferredCore>.fromOpaque(d).takeRetainedValue(), with: call)
-        } else {
-            call.succeed(Value.fromReturnSlot(raw, type: returnType))
-        }
-    }
-
-    /// Makes `result` complete when `deferred` fires; cancels the deferred at
-    /// once if the result's cancellation was asked for meanwhile.
-    package func follow(_ deferred: DeferredCore, with result: ResultCore) {
-        if deferred.hasFired {
-            result.finish(following: deferred)
-            return
-        }
-        result.awaitedDeferred = deferred
-        registry.insert(result)
-        deferred.addCallback(.result(result))
-        if result.cancelWasRequested { deferred.cancel() }
-    }
+    // MARK: Worker pool (reactor thread)
 
     /// Runs `job` on the worker pool; false once stopping.
     package func runOnWorker(_ job: ThreadJob) -> Bool {

@@ -3,11 +3,15 @@ import Synchronization
 
 /// A call scheduled with `callLater`. Scheduled through the inbox (the
 /// object is its own inbox item), then kept in the reactor's timer heap.
+/// Its body (and what it captures, such as a C context) is dropped on the
+/// reactor thread as soon as it can never run: after it ran, when it is
+/// cancelled, or at stop.
 package final class DelayedCall: InboxItem, @unchecked Sendable {
     package enum Phase: UInt8 { case pending = 0, ran = 1, cancelled = 2 }
 
     package let deadline: Int64
-    private let body: () -> Void
+    /// Reactor thread only (after init).
+    private var body: (() -> Void)?
     private let phase = Atomic<UInt8>(Phase.pending.rawValue)
     /// Reactor thread only: FIFO order among equal deadlines, heap position.
     package var sequence: UInt64 = 0
@@ -21,18 +25,43 @@ package final class DelayedCall: InboxItem, @unchecked Sendable {
         super.init()
     }
 
+    /// The monotonic deadline `nanoseconds` from now, saturating: a delay
+    /// past the clock's range simply never comes.
+    package static func deadline(afterNanoseconds nanoseconds: Int64) -> Int64 {
+        let (deadline, overflow) = cl_now_ns().addingReportingOverflow(max(0, nanoseconds))
+        return overflow ? Int64.max : deadline
+    }
+
+    /// `deadline(afterNanoseconds:)` for a finite, non-negative delay in seconds.
+    package static func deadline(afterSeconds seconds: Double) -> Int64 {
+        let nanoseconds = seconds * 1e9
+        return nanoseconds >= 9.2e18 ? Int64.max : deadline(afterNanoseconds: Int64(nanoseconds))
+    }
+
+    /// Reactor thread: the scheduling item arrives; into the heap unless
+    /// cancelled meanwhile.
     package override func run(on reactor: Reactor) {
         if phase.load(ordering: .acquiring) == Phase.pending.rawValue {
             reactor.timers.insert(self)
+        } else {
+            dropBody()
         }
     }
+
+    /// Reactor thread: the reactor stopped before the call was scheduled.
+    package override func reject(on reactor: Reactor) { dropBody() }
 
     /// Reactor thread: runs the call unless it was cancelled first.
     package func fire() {
         let (won, _) = phase.compareExchange(expected: Phase.pending.rawValue, desired: Phase.ran.rawValue,
                                              ordering: .acquiringAndReleasing)
-        if won { body() }
+        guard won, let body else { return }
+        self.body = nil
+        body()
     }
+
+    /// Reactor thread: the call will never run; release what it captured.
+    package func dropBody() { body = nil }
 
     /// Any thread. Returns `.already` if the call ran (or is running) or was
     /// cancelled before.
@@ -42,7 +71,9 @@ package final class DelayedCall: InboxItem, @unchecked Sendable {
         if !won { return .already }
         if reactor.isCurrentThread {
             reactor.timers.remove(self)
+            dropBody()
         } else {
+            // If the reactor has stopped, stopping already dropped the body.
             _ = reactor.enqueue(TimerRemoval(self))
         }
         return .ok
@@ -59,7 +90,11 @@ package final class TimerRemoval: InboxItem, @unchecked Sendable {
         self.call = call
         super.init()
     }
-    package override func run(on reactor: Reactor) { reactor.timers.remove(call) }
+    package override func run(on reactor: Reactor) {
+        reactor.timers.remove(call)
+        call.dropBody()
+    }
+    package override func reject(on reactor: Reactor) { call.dropBody() }
 }
 
 /// A binary min-heap of timers by (deadline, sequence), so timers fire in
@@ -145,12 +180,15 @@ package struct TimerHeap {
         return removed.takeRetainedValue()
     }
 
-    /// Drops every timer (at stop: they never run).
+    /// Drops every timer (at stop: they never run, and their bodies go).
     package mutating func removeAll() {
-        for entry in heap {
-            entry.takeUnretainedValue().heapIndex = -1
+        let entries = heap
+        heap.removeAll()
+        for entry in entries {
+            let call = entry.takeUnretainedValue()
+            call.heapIndex = -1
+            call.dropBody()
             entry.release()
         }
-        heap.removeAll()
     }
 }

@@ -8,6 +8,9 @@ import Glibc
 package struct Watchers {
     package typealias Callback = (Int32) -> Void
 
+    /// What a watcher waits for.
+    package enum Mode: Sendable { case read, write }
+
     private struct Entry {
         package var reader: Callback?
         package var writer: Callback?
@@ -27,12 +30,16 @@ package struct Watchers {
         UInt64(registration) << 32 | UInt64(UInt32(bitPattern: fd))
     }
 
-    /// Adds or replaces the reader (or writer) of `fd`.
-    package mutating func add(fd: Int32, writer: Bool, _ callback: @escaping Callback) -> Status {
+    /// Adds or replaces the reader (or writer) of `fd`. A replaced callback
+    /// is dropped (after its running call, if any, returned).
+    package mutating func add(fd: Int32, mode: Mode, _ callback: @escaping Callback) -> Status {
         guard fd >= 0, cl_fd_is_open(fd) != 0 else { return .invalidArgument }
         var entry = table[fd] ?? Entry(reader: nil, writer: nil, registration: 0)
         let fresh = entry.reader == nil && entry.writer == nil
-        if writer { entry.writer = callback } else { entry.reader = callback }
+        switch mode {
+        case .read: entry.reader = callback
+        case .write: entry.writer = callback
+        }
         if fresh {
             entry.registration = nextRegistration
             nextRegistration = nextRegistration == UInt32.max ? 1 : nextRegistration + 1
@@ -54,10 +61,13 @@ package struct Watchers {
     }
 
     /// Removes the reader (or writer) of `fd`; nothing if there is none.
-    package mutating func remove(fd: Int32, writer: Bool) -> Status {
+    package mutating func remove(fd: Int32, mode: Mode) -> Status {
         guard fd >= 0 else { return .invalidArgument }
         guard var entry = table[fd] else { return .ok }
-        if writer { entry.writer = nil } else { entry.reader = nil }
+        switch mode {
+        case .read: entry.reader = nil
+        case .write: entry.writer = nil
+        }
         if entry.reader == nil && entry.writer == nil {
             table[fd] = nil
             _ = cl_epoll_ctl(epollFD, EPOLL_CTL_DEL, fd, 0, 0)   // EBADF if already closed: fine
@@ -81,8 +91,11 @@ package struct Watchers {
         return entry.writer
     }
 
+    /// Drops every watcher (at stop); their callbacks go with them.
     package mutating func removeAll() {
         for fd in table.keys { _ = cl_epoll_ctl(epollFD, EPOLL_CTL_DEL, fd, 0, 0) }
+        let dropped = table
         table.removeAll()
+        _ = dropped   // released here, after the table is consistent again
     }
 }

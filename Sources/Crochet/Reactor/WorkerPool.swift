@@ -2,58 +2,90 @@ import CLinux
 import Synchronization
 
 /// Work run off the reactor by `deferToThread`: runs on a worker, then comes
-/// back through the inbox to fire its deferred on the reactor thread.
+/// back through the inbox to fire its deferred on the reactor thread. What
+/// the work captures (a C context among it) is released on the reactor
+/// thread once the work can never run again: after it ran, when it was
+/// cancelled before it started, or at stop.
 package final class ThreadJob: InboxItem, @unchecked Sendable {
     package enum Outcome {
         case value(Value, owner: AnyObject?)
         case failure(Failure)
     }
 
-    private let work: (RaiseSlot) -> Outcome
-    package let deferred: DeferredCore
+    /// Read by the worker that claimed the job; dropped on the reactor thread.
+    private var work: ((RaiseSlot) -> Outcome)?
+    private let context: ForeignContext
+    /// The deferred to fire; dropped with the work (breaking the cycle
+    /// through the deferred's canceller, which holds the job).
+    private var deferred: DeferredCore?
     /// Taken by the worker that runs it, or by cancellation before that.
     private let claimed = Atomic<Bool>(false)
     private var outcome: Outcome?
 
-    package init(deferred: DeferredCore, work: @escaping (RaiseSlot) -> Outcome) {
+    package init(deferred: DeferredCore, context: ForeignContext = .none, work: @escaping (RaiseSlot) -> Outcome) {
         self.deferred = deferred
+        self.context = context
         self.work = work
         super.init()
     }
 
     /// Claims the job so no worker starts it; false if one already did.
-    package func claimForCancel() -> Bool {
+    package func claim() -> Bool {
         claimed.compareExchange(expected: false, desired: true, ordering: .acquiringAndReleasing).exchanged
     }
 
-    /// Worker thread: runs the work unless it was cancelled first.
-    package func perform(on slot: RaiseSlot, reactor: Reactor) {
-        guard claimed.compareExchange(expected: false, desired: true, ordering: .acquiringAndReleasing).exchanged
-        else { return }
-        let (result, raised) = slot.collect { work(slot) }
-        outcome = raised.map { .failure($0) } ?? result
-        _ = reactor.enqueue(self)
+    /// Reactor thread: the work will never run (again); release what it holds.
+    /// Called once: after the job claimed here, or after it came back.
+    package func dispose() {
+        work = nil
+        deferred = nil
+        context.release()
+    }
+
+    /// Worker thread: runs the work (the job was claimed by this worker).
+    /// Returns false if the reactor stopped and cannot take the job back.
+    package func perform(on slot: RaiseSlot, reactor: Reactor) -> Bool {
+        if let work {
+            let (result, raised) = slot.collect { work(slot) }
+            outcome = raised.map { .failure($0) } ?? result
+        }
+        return reactor.enqueue(self)
     }
 
     /// Reactor thread: fires the deferred (ignored if it was cancelled).
     package override func run(on reactor: Reactor) {
+        let deferred = self.deferred
+        dispose()
         switch outcome {
-        case .value(let value, let owner): deferred.succeed(value, owner: owner)
-        case .failure(let failure): deferred.fail(failure)
+        case .value(let value, let owner): deferred?.succeed(value, owner: owner)
+        case .failure(let failure): deferred?.fail(failure)
         case nil: break
         }
     }
+
+    /// Reactor thread: the reactor stopped before the job came back.
+    package override func reject(on reactor: Reactor) { dispose() }
 }
 
 /// A bounded pool of worker threads for blocking work, started lazily and
-/// joined at stop.
+/// joined at stop. A job starts on an idle worker, or on a new one while the
+/// pool is below its limit: dependent jobs (one waiting for another) never
+/// wait for a worker that is busy.
 package final class WorkerPool: @unchecked Sendable {
     package let maximumThreads: Int
     private let monitor = cl_monitor_new()!
-    private var queue: [ThreadJob] = []
-    private var queueHead = 0
+    /// Jobs not yet taken are `queue[head...]`; taken slots are cleared at
+    /// once and the array compacted, so memory stays flat under any backlog.
+    private var queue: [ThreadJob?] = []
+    private var head = 0
     private var threads: [UInt64] = []
+    /// Workers waiting for a job, and wake-ups sent to them not yet taken:
+    /// `idle - signalled` workers are free for the next job. (Counting a
+    /// woken worker as still idle would leave a job waiting behind a busy one.)
     private var idle = 0
+    private var signalled = 0
+    /// Jobs that ran after the reactor stopped taking them back.
+    private var leftovers: [ThreadJob] = []
     private var stopping = false
     private unowned let reactor: Reactor
 
@@ -62,13 +94,18 @@ package final class WorkerPool: @unchecked Sendable {
         self.maximumThreads = maximumThreads
     }
 
+    private var queued: Int { queue.count - head }
+
     /// Queues a job. Returns false after stop, or if no thread could start.
     package func submit(_ job: ThreadJob) -> Bool {
         cl_monitor_lock(monitor)
         defer { cl_monitor_unlock(monitor) }
         if stopping { return false }
         queue.append(job)
-        if idle == 0 && threads.count < maximumThreads {
+        if idle > signalled {
+            signalled += 1
+            cl_monitor_signal(monitor)
+        } else if threads.count < maximumThreads {
             var tid: UInt64 = 0
             let box = Unmanaged.passRetained(self).toOpaque()
             if cl_thread_start(&tid, { raw in
@@ -85,66 +122,65 @@ package final class WorkerPool: @unchecked Sendable {
                 }
             }
         }
-        cl_monitor_broadcast(monitor)
         return true
+    }
+
+    /// Takes the next job (lock held).
+    private func take() -> ThreadJob? {
+        guard head < queue.count else { return nil }
+        let job = queue[head]
+        queue[head] = nil
+        head += 1
+        if head == queue.count {
+            queue.removeAll(keepingCapacity: queue.count <= 4096)
+            head = 0
+        } else if head >= 1024 && head * 2 >= queue.count {
+            queue.removeFirst(head)
+            head = 0
+        }
+        return job
     }
 
     private func workerLoop() {
         let slot = RaiseSlot()
         cl_monitor_lock(monitor)
         while true {
-            while queueHead == queue.count && !stopping {
+            if stopping { break }   // jobs not started by now never start
+            guard let job = take() else {
                 idle += 1
                 _ = cl_monitor_wait(monitor, -1)
                 idle -= 1
-            }
-            if stopping { break }   // jobs not started by now never start
-            let job = queue[queueHead]
-            queueHead += 1
-            if queueHead == queue.count {
-                queue.removeAll(keepingCapacity: true)
-                queueHead = 0
+                if signalled > 0 { signalled -= 1 }
+                continue
             }
             cl_monitor_unlock(monitor)
-            job.perform(on: slot, reactor: reactor)
+            // A job cancelled before this claim never runs.
+            let cameBack = job.claim() ? job.perform(on: slot, reactor: reactor) : true
             cl_monitor_lock(monitor)
+            if !cameBack { leftovers.append(job) }
         }
         cl_monitor_unlock(monitor)
     }
 
-    /// Drops jobs not yet started, lets running ones finish, joins every worker.
+    /// Reactor thread. Drops jobs not yet started, lets running ones finish,
+    /// joins every worker, and releases what the dropped jobs held.
     package func stop() {
         cl_monitor_lock(monitor)
         stopping = true
         let toJoin = threads
         threads.removeAll()
+        var dropped = queue[head...].compactMap { $0 }
+        queue.removeAll()
+        head = 0
         cl_monitor_broadcast(monitor)
         cl_monitor_unlock(monitor)
         for tid in toJoin { _ = cl_thread_join(tid, -1) }
-    }
-}
-
-extension Reactor {
-    /// Reactor thread: runs a foreign call on the worker pool; the returned
-    /// deferred fires here with its value, or its failure if it raised.
-    /// Cancelling the deferred before a worker takes the job means it never runs.
-    package func deferToThread(_ function: UnsafeRawPointer, signature: Signature,
-                               fill: (UnsafeMutablePointer<UInt64>) -> Void) -> (DeferredCore?, Status) {
-        guard let interface = CallInterface.lookup(signature) else { return (nil, .outOfMemory) }
-        let call = ForeignCall(function: function, interface: interface, epoch: epoch, fill: fill)
-        let returnType = signature.returnType
-        return deferToThread { _ in
-            .value(Value.fromReturnSlot(call.invoke(), type: returnType), owner: nil)
-        }
-    }
-
-    /// Reactor thread: runs `work` on the worker pool (see above).
-    package func deferToThread(_ work: @escaping (RaiseSlot) -> ThreadJob.Outcome) -> (DeferredCore?, Status) {
-        let deferred = DeferredCore()
-        let job = ThreadJob(deferred: deferred, work: work)
-        // The canceller keeps the job; the cycle ends when the deferred fires.
-        deferred.setCanceller { _ in _ = job.claimForCancel() }
-        guard runOnWorker(job) else { return (nil, isStopping ? .stopped : .outOfMemory) }
-        return (deferred, .ok)
+        cl_monitor_lock(monitor)
+        let ranLate = leftovers
+        leftovers.removeAll()
+        cl_monitor_unlock(monitor)
+        for job in dropped where job.claim() { job.dispose() }
+        for job in ranLate { job.dispose() }
+        dropped.removeAll()
     }
 }

@@ -77,7 +77,7 @@ package final class DeferredCore: @unchecked Sendable {
             canceller(self)
         }
         if phase == .pending {
-            fire(.failed, value: .void,
+            _ = fire(.failed, value: .void,
                  outcome: Failure(code: Status.cancelled.rawValue, message: "the deferred was cancelled", skipFrames: 2))
         }
         return .ok
@@ -95,21 +95,6 @@ package final class DeferredCore: @unchecked Sendable {
         switch callback {
         case .result(let result): result.finish(following: self)
         case .closure(let body): body(self)
-        }
-    }
-}
-
-extension ResultCore {
-    /// Reactor thread: completes this result with the deferred's outcome.
-    package final func finish(following deferred: DeferredCore) {
-        if awaitedDeferred != nil {
-            Reactor.current?.registry.remove(self)
-            awaitedDeferred = nil
-        }
-        if let failure = deferred.failure {
-            fail(failure)
-        } else {
-            succeed(deferred.value, owner: deferred.outcome)
         }
     }
 }

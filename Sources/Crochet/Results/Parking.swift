@@ -31,8 +31,8 @@ package enum Parking {
 
     /// Sleeps until the slot's sequence moves on or the deadline passes.
     /// Returns false on timeout.
-    package static func park(_ slot: UnsafeMutablePointer<UInt32>, sequence: UInt32, deadline: Int64) -> Bool {
-        cl_futex_wait(slot, sequence, deadline) != -1
+    package static func park(_ slot: UnsafeMutablePointer<UInt32>, sequence: UInt32, deadline: Deadline) -> Bool {
+        cl_futex_wait(slot, sequence, deadline.shimValue) != -1
     }
 
     /// Wakes every waiter parked on the object's slot.

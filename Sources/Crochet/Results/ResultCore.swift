@@ -44,7 +44,7 @@ package class ResultCore: InboxItem, @unchecked Sendable {
     package convenience init(following deferred: DeferredCore, on reactor: Reactor) {
         self.init(epoch: reactor.epoch)
         _ = state.bitwiseOr(Bit.started, ordering: .relaxed)
-        reactor.follow(deferred, with: self)
+        follow(deferred, on: reactor)
     }
 
     deinit {
@@ -78,6 +78,7 @@ package class ResultCore: InboxItem, @unchecked Sendable {
         self.status = status
         self.value = value
         self.outcome = outcome
+        // Dekker pair with `waitUntilDone` (see there): seq_cst RMW, then read.
         let previous = state.bitwiseOr(Bit.done, ordering: .sequentiallyConsistent).oldValue
         if previous & Bit.parked != 0 { Parking.unparkAll(for: self) }
         if previous & Bit.asyncWaiters != 0 { AsyncWaiters.resumeAll(for: self) }
@@ -126,9 +127,9 @@ package class ResultCore: InboxItem, @unchecked Sendable {
         }
     }
 
-    /// Waits until the outcome exists or `deadline` (monotonic ns, < 0: none)
-    /// passes. Returns whether it exists. Never call on the reactor thread.
-    package final func waitUntilDone(deadline: Int64) -> Bool {
+    /// Waits until the outcome exists or `deadline` passes. Returns whether
+    /// it exists. Never call on the reactor thread.
+    package final func waitUntilDone(deadline: Deadline) -> Bool {
         if isDone { return true }
         completeIfInherited()
         if isDone { return true }
@@ -136,7 +137,7 @@ package class ResultCore: InboxItem, @unchecked Sendable {
         // awake than to sleep for. Yield now and then so a reactor sharing
         // this core gets to run.
         let budget = SpinPolicy.budget.load(ordering: .relaxed)
-        if deadline != 0 {
+        if !deadline.isPoll {
             var i = 0
             while i < budget {
                 cl_cpu_relax()
@@ -145,7 +146,7 @@ package class ResultCore: InboxItem, @unchecked Sendable {
                 if i & 15 == 0 {
                     sched_yield()
                     if isDone { SpinPolicy.succeeded(); return true }
-                    if deadline > 0 && cl_now_ns() >= deadline { break }
+                    if deadline.hasPassed { break }
                 }
             }
             SpinPolicy.failed()
@@ -153,6 +154,10 @@ package class ResultCore: InboxItem, @unchecked Sendable {
         let slot = Parking.slot(for: self)
         while true {
             let sequence = Parking.sequence(slot)
+            // Dekker pair with `complete`: publish `parked` (seq_cst RMW), then
+            // read `done`; the completer publishes `done` (seq_cst RMW), then
+            // reads `parked`. Sequentially consistent on both sides, so on
+            // weakly ordered CPUs too at least one side sees the other.
             let s = state.load(ordering: .sequentiallyConsistent)
             if s & Bit.done != 0 { return true }
             if s & Bit.parked == 0 {
@@ -160,7 +165,7 @@ package class ResultCore: InboxItem, @unchecked Sendable {
                     expected: s, desired: s | Bit.parked, ordering: .sequentiallyConsistent)
                 if !exchanged { continue }
             }
-            if deadline >= 0 && cl_now_ns() >= deadline { return isDone }
+            if deadline.hasPassed { return isDone }
             if !Parking.park(slot, sequence: sequence, deadline: deadline) {
                 return isDone
             }
@@ -168,7 +173,7 @@ package class ResultCore: InboxItem, @unchecked Sendable {
     }
 
     /// Waits and returns the status (and value). Marks failures observed.
-    package final func wait(deadline: Int64, value out: inout Value) -> Int32 {
+    package final func wait(deadline: Deadline, value out: inout Value) -> Int32 {
         guard waitUntilDone(deadline: deadline) else { return Status.timedOut.rawValue }
         let status = self.status
         if status == Status.ok.rawValue {
@@ -177,6 +182,24 @@ package class ResultCore: InboxItem, @unchecked Sendable {
             _ = state.bitwiseOr(Bit.observed, ordering: .relaxed)
         }
         return status
+    }
+
+    /// crochet's `wait_for` after the submit: waits until `deadline`, and on
+    /// timeout cancels the call before returning. A pointer value the result
+    /// owns is handed to the caller when `handOver` (the library never
+    /// destroys it then). The failure, if the outcome is one, comes back too.
+    package final func waitFor(deadline: Deadline, handOver: Bool) -> (Int32, Value, Failure?) {
+        var value = Value.void
+        let status = wait(deadline: deadline, value: &value)
+        if status == Status.timedOut.rawValue {
+            requestCancel()
+            return (status, .void, nil)
+        }
+        if status == Status.ok.rawValue {
+            if handOver, let owned = outcome as? OwnedValue { owned.handOver() }
+            return (status, value, nil)
+        }
+        return (status, .void, outcome as? Failure)
     }
 
     // MARK: Cancelling
@@ -217,12 +240,14 @@ package final class CancelRequest: InboxItem, @unchecked Sendable {
 }
 
 /// A value whose pointer target the result owns (`callback_owned`), or a
-/// Swift value: released when the last holder lets go.
+/// Swift value: released when the last holder lets go, unless it was handed
+/// over (`crochet_wait_for` gives the pointer to its caller).
 package final class OwnedValue: @unchecked Sendable {
     package let pointer: UnsafeMutableRawPointer?
     package let destroy: (@convention(c) (UnsafeMutableRawPointer?) -> Void)?
     /// A Swift value (boxed), for the Swift API.
     package let object: Any?
+    private let handedOver = Atomic<Bool>(false)
 
     package init(pointer: UnsafeMutableRawPointer?, destroy: (@convention(c) (UnsafeMutableRawPointer?) -> Void)?) {
         self.pointer = pointer
@@ -236,5 +261,10 @@ package final class OwnedValue: @unchecked Sendable {
         self.object = swiftValue
     }
 
-    deinit { destroy?(pointer) }
+    /// Gives the pointer's ownership away: `destroy` never runs.
+    package func handOver() { handedOver.store(true, ordering: .releasing) }
+
+    deinit {
+        if !handedOver.load(ordering: .acquiring) { destroy?(pointer) }
+    }
 }

@@ -13,9 +13,10 @@ public enum Status: Int32, CaseIterable, Sendable {
     case outOfMemory = -9
     case already = -10
     case notReactorThread = -11
+    case again = -12
 
-    /// The C macro's name, e.g. `CROCHET_ETIMEDOUT`.
-    public var name: String {
+    /// The C macro's name, e.g. `CROCHET_ETIMEDOUT` (what `crochet_status_name` returns).
+    public var name: StaticString {
         switch self {
         case .ok: "CROCHET_OK"
         case .timedOut: "CROCHET_ETIMEDOUT"
@@ -29,6 +30,7 @@ public enum Status: Int32, CaseIterable, Sendable {
         case .outOfMemory: "CROCHET_ENOMEM"
         case .already: "CROCHET_EALREADY"
         case .notReactorThread: "CROCHET_ENOTREACTOR"
+        case .again: "CROCHET_EAGAIN"
         }
     }
 
@@ -41,12 +43,13 @@ public enum Status: Int32, CaseIterable, Sendable {
         case .failed: "the call failed"
         case .cancelled: "the call was cancelled"
         case .invalidArgument: "an argument is invalid"
-        case .wrongState: "wrong lifecycle state"
+        case .wrongState: "wrong lifecycle state: the reactor is not set up (call crochet_setup() or crochet_no_setup() first), or no_setup came after setup"
         case .onReactorThread: "a blocking call was made on the reactor thread"
         case .notFound: "no stashed result has that id"
         case .outOfMemory: "out of memory"
         case .already: "already fired or cancelled"
         case .notReactorThread: "this function may only be called on the reactor thread"
+        case .again: "a configured bound is reached; retry later"
         }
     }
 
@@ -56,5 +59,13 @@ public enum Status: Int32, CaseIterable, Sendable {
     /// The description of any status value, known or not.
     public static func message(for code: Int32) -> StaticString {
         Status(rawValue: code)?.message ?? unknownMessage
+    }
+
+    /// The name for a status value that is not in the table.
+    public static let unknownName: StaticString = "CROCHET_EUNKNOWN"
+
+    /// The macro name of any status value, known or not.
+    public static func name(for code: Int32) -> StaticString {
+        Status(rawValue: code)?.name ?? unknownName
     }
 }

@@ -20,6 +20,8 @@ public enum CrochetError: Error, CustomStringConvertible, Sendable {
     case alreadyFired
     /// A reactor-only operation called elsewhere.
     case notReactorThread
+    /// A configured bound is reached (queued calls, stash size); retry later.
+    case again
 
     public var status: Status {
         switch self {
@@ -34,6 +36,7 @@ public enum CrochetError: Error, CustomStringConvertible, Sendable {
         case .outOfMemory: .outOfMemory
         case .alreadyFired: .already
         case .notReactorThread: .notReactorThread
+        case .again: .again
         }
     }
 
@@ -63,6 +66,7 @@ public enum CrochetError: Error, CustomStringConvertible, Sendable {
         case .outOfMemory: self = .outOfMemory
         case .already: self = .alreadyFired
         case .notReactorThread: self = .notReactorThread
+        case .again: self = .again
         case .ok, .invalidArgument: self = .invalidArgument("\(status.message)")
         }
     }

@@ -12,7 +12,7 @@ public final class EventualResult<T>: @unchecked Sendable {
     /// `.cancelled`, `.stopped`; `.onReactorThread` on the reactor thread.
     public func wait(timeout: Duration? = nil) throws(CrochetError) -> T {
         if Engine.inReactorThread { throw CrochetError.onReactorThread }
-        let deadline = try timeout?.deadline() ?? -1
+        let deadline = try timeout?.deadline() ?? .never
         var value = Value.void
         let status = core.wait(deadline: deadline, value: &value)
         return try extract(status)
@@ -33,7 +33,7 @@ public final class EventualResult<T>: @unchecked Sendable {
                 }
             }
             var value = Value.void
-            let status = core.wait(deadline: -1, value: &value)
+            let status = core.wait(deadline: .never, value: &value)
             return try extract(status)
         }
     }
@@ -89,7 +89,7 @@ public func runInReactor<T>(_ body: @escaping () throws -> T) throws(CrochetErro
 public func runInReactor<T>(_ body: @escaping () throws -> Deferred<T>) throws(CrochetError) -> EventualResult<T> {
     try submitClosure { call, reactor in
         do {
-            reactor.follow(try body().core, with: call)
+            call.follow(try body().core, on: reactor)
         } catch {
             call.fail(Failure(code: Status.failed.rawValue, message: "\(error)", error: error))
         }
@@ -140,8 +140,7 @@ public func callLater(_ delay: Duration, _ body: @escaping () -> Void) throws(Cr
     if ns < 0 { throw CrochetError.invalidArgument("negative delay") }
     let (r, status) = Submission.reactor()
     guard let r else { throw CrochetError(status: status) }
-    let (deadline, overflow) = cl_now_ns().addingReportingOverflow(ns)
-    let call = DelayedCall(deadline: overflow ? Int64.max : deadline, reactor: r, body: body)
+    let call = DelayedCall(deadline: DelayedCall.deadline(afterNanoseconds: ns), reactor: r, body: body)
     guard r.schedule(call) else { throw CrochetError(status: .stopped) }
     return ScheduledCall(call: call)
 }

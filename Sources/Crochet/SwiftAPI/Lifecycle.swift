@@ -28,12 +28,9 @@ extension Duration {
         return sum
     }
 
-    /// A wait deadline: nil for no limit; throws for a negative duration.
-    package func deadline() throws(CrochetError) -> Int64 {
-        let ns = nanoseconds
-        if ns < 0 { throw CrochetError.invalidArgument("negative timeout") }
-        if ns == 0 { return 0 }
-        let (deadline, overflow) = cl_now_ns().addingReportingOverflow(ns)
-        return overflow ? -1 : deadline
+    /// A wait deadline; throws for a negative duration.
+    package func deadline() throws(CrochetError) -> Deadline {
+        guard let deadline = Deadline(after: self) else { throw CrochetError.invalidArgument("negative timeout") }
+        return deadline
     }
 }

@@ -9,25 +9,25 @@ private func currentReactor() throws(CrochetError) -> Reactor {
 /// `addReader`. A second call for the same fd replaces the callback.
 public func addReader(_ fd: Int32, _ callback: @escaping (Int32) -> Void) throws(CrochetError) {
     let r = try currentReactor()
-    try CrochetError.check(r.watchers.add(fd: fd, writer: false, callback))
+    try CrochetError.check(r.watchers.add(fd: fd, mode: .read, callback))
 }
 
 /// Reactor thread only. Stops watching `fd` for reading; nothing if not watched.
 public func removeReader(_ fd: Int32) throws(CrochetError) {
     let r = try currentReactor()
-    try CrochetError.check(r.watchers.remove(fd: fd, writer: false))
+    try CrochetError.check(r.watchers.remove(fd: fd, mode: .read))
 }
 
 /// Reactor thread only. As `addReader`, for writability.
 public func addWriter(_ fd: Int32, _ callback: @escaping (Int32) -> Void) throws(CrochetError) {
     let r = try currentReactor()
-    try CrochetError.check(r.watchers.add(fd: fd, writer: true, callback))
+    try CrochetError.check(r.watchers.add(fd: fd, mode: .write, callback))
 }
 
 /// Reactor thread only. Stops watching `fd` for writing; nothing if not watched.
 public func removeWriter(_ fd: Int32) throws(CrochetError) {
     let r = try currentReactor()
-    try CrochetError.check(r.watchers.remove(fd: fd, writer: true))
+    try CrochetError.check(r.watchers.remove(fd: fd, mode: .write))
 }
 
 /// Reactor thread only. Runs the blocking `body` on the worker pool; the

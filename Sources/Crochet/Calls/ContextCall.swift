@@ -1,0 +1,49 @@
+import CLinux
+
+/// A foreign closure (`crochet_submit_closure`): `fn(ctx)` runs on the
+/// reactor thread without libffi and returns a tagged value, which becomes
+/// the result (a deferred value is followed). The context is released exactly
+/// once: after `fn` returned, or when the call is cancelled before it starts
+/// or rejected at stop (and by `Submission` when the submit fails).
+package final class ContextCall: ResultCore, @unchecked Sendable {
+    /// Calls the foreign function with its context; nil for a returned value
+    /// whose type tag is unknown.
+    package typealias Invoker = (UnsafeRawPointer, UnsafeMutableRawPointer?) -> Value?
+
+    private let function: UnsafeRawPointer
+    private let context: ForeignContext
+    private let invoker: Invoker
+
+    package init(function: UnsafeRawPointer, context: ForeignContext, invoker: @escaping Invoker, epoch: UInt32) {
+        self.function = function
+        self.context = context
+        self.invoker = invoker
+        super.init(epoch: epoch)
+    }
+
+    package override func run(on reactor: Reactor) {
+        let before = state.bitwiseOr(Bit.started, ordering: .sequentiallyConsistent).oldValue
+        if before & Bit.cancelRequested != 0 {
+            context.release()
+            fail(Failure.cancelledBeforeStart)
+            return
+        }
+        let (returned, raised) = reactor.raiseSlotReference._withUnsafeGuaranteedRef { slot in
+            slot.collect { invoker(function, context.pointer) }
+        }
+        context.release()
+        if let raised {
+            fail(raised)   // the returned value is ignored and never touched
+        } else if let returned {
+            finish(returned: returned, on: reactor)
+        } else {
+            fail(Failure(code: Status.invalidArgument.rawValue,
+                         message: "the closure returned a crochet_value with an unknown type tag", skipFrames: 1))
+        }
+    }
+
+    package override func reject(on reactor: Reactor) {
+        context.release()
+        fail(Failure.stopped)
+    }
+}
