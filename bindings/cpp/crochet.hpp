@@ -1,4 +1,4 @@
-// crochet.hpp - header-only C++17 binding of libcrochet.
+// crochet.hpp - header-only C++17 binding of libcrochet (C ABI 0.2).
 //
 // libcrochet runs a reactor (event loop) on its own thread; any thread hands
 // it a function to call there and gets back an EventualResult to wait on.
@@ -6,32 +6,54 @@
 // crochet:
 //
 //   crochet::setup();
-//   auto r = crochet::submit(add, 20, 22);            // a C function pointer
+//   auto r = crochet::submit(add, 20, 22);            // a C or C++ function
 //   int v  = r.wait(std::chrono::seconds(1));          // 42, or throws
 //   auto s = crochet::submit([name] { return "hi " + name; });  // any callable
 //   std::string text = s.wait(std::chrono::seconds(1));
 //   int w  = crochet::wait_for(std::chrono::seconds(1), add, 1, 2);
 //
-// Function pointers are called through libffi with argument and return types
-// deduced from the pointer's signature: integers up to 64 bits, bool, enums,
-// float, double, pointers and void. Any other signature is rejected at
-// compile time; wrap such a call in a lambda. Callables (lambdas with
-// captures, std::function, ...) may return any movable type; the value comes
-// back owned by the result and is destroyed exactly once. A C++ exception
-// thrown by a callable fails the call and is rethrown, with its own type, by
-// wait().
+// Every callable - a function pointer, a lambda, a std::function - is copied
+// with its arguments (decay-copied, like std::thread) into one heap task and
+// handed to crochet_submit_closure with a trampoline and a destroy function.
+// The trampoline calls it on the reactor thread, catches what it throws (the
+// call fails, and wait() rethrows the exception with its own type), and
+// returns the value to the engine: a value the C API carries (integers up to
+// 64 bits, bool, enums, float, double, pointers, void) as is; any other
+// movable value boxed and owned by the result (destroyed exactly once, when
+// the last holder lets go); a crochet::deferred<T> to be followed.
+//
+// LIFETIMES. The binding keeps no bookkeeping of its own: the engine calls
+// the task's destroy exactly once, when the call can never run again (it
+// ran, was cancelled before its turn, was rejected at stop, or submit
+// failed), and destroy deletes the task with its captures on the reactor
+// thread. That is all the lifetime logic there is.
+//
+// REFERENCES AND TIMEOUTS - READ THIS. A call that has started cannot be
+// interrupted. crochet::wait_for therefore, on a timeout, cancels the call:
+// one that had not started never starts and wait_for throws timeout_error at
+// once; but one that is RUNNING (or following a deferred it returned) is
+// WAITED FOR, WITHOUT LIMIT, until it has settled (returned, or its deferred
+// was cancelled and fired) before timeout_error is thrown. The timeout may
+// be overshot by as long as the running call takes to return; in exchange a
+// lambda capturing the caller's locals by reference ([&]) or a pointer
+// argument to them is never used after wait_for returned. crochet::submit gives no such guarantee: the
+// call runs after its eventual_result was dropped or timed out (crochet's
+// semantics, and std::thread's), so a callable given to submit must own what
+// it uses (capture by value, shared_ptr) exactly as with std::thread. And a
+// deferred a call returns may keep running work after a timeout until its
+// canceller stops it: a canceller must stop everything that uses the
+// caller's frame.
 //
 // Errors are exceptions derived from crochet::error (a std::runtime_error
 // carrying the CROCHET_E* status): timeout_error, reactor_stopped,
-// cancelled_error, call_failed (with the failure's code and traceback).
+// cancelled_error, call_failed (with the failure's code and traceback),
+// again_error (a configured bound was reached).
 //
 // Build: g++ -std=c++17 ... $(pkg-config --cflags --libs crochet) -pthread
 #ifndef CROCHET_HPP
 #define CROCHET_HPP
 
 #include <crochet.h>
-
-#include <pthread.h>
 
 #include <atomic>
 #include <chrono>
@@ -41,14 +63,12 @@
 #include <exception>
 #include <functional>
 #include <memory>
-#include <mutex>
-#include <optional>
+#include <new>
 #include <stdexcept>
 #include <string>
 #include <tuple>
 #include <type_traits>
 #include <typeinfo>
-#include <unordered_map>
 #include <utility>
 
 #if defined(__has_include)
@@ -97,6 +117,8 @@ public:
     error(int status, const std::string &what) : std::runtime_error(what), status_(status) {}
     /// The CROCHET_E* status behind the error.
     int status() const noexcept { return status_; }
+    /// Its name, "CROCHET_ETIMEDOUT", ... (crochet_status_name).
+    const char *status_name() const noexcept { return crochet_status_name(status_); }
 
 private:
     int status_;
@@ -124,6 +146,14 @@ public:
         : error(CROCHET_ECANCELLED, what) {}
 };
 
+/// A configured bound (crochet_set_max_queued, the stash limit) is reached;
+/// nothing was queued or stored. Retry later.
+class again_error : public error {
+public:
+    explicit again_error(const std::string &what = "a configured bound is reached; retry later")
+        : error(CROCHET_EAGAIN, what) {}
+};
+
 /// The call failed: crochet_raise, a failed deferred, or a C++ exception
 /// seen only through the C API (a result retrieved from the stash).
 class call_failed : public error {
@@ -140,6 +170,24 @@ private:
     crochet::failure failure_;
 };
 
+/// Thrown by crochet::raise inside a callable; the trampoline turns it into
+/// crochet_raise(code, message), so wait() throws call_failed with code.
+class raised : public error {
+public:
+    raised(int code, const std::string &message) : error(CROCHET_EFAILED, message), code_(code) {}
+    int code() const noexcept { return code_; }
+
+private:
+    int code_;
+};
+
+/// Fails the running call with code and message (crochet_raise's), by
+/// throwing crochet::raised. Inside a callable given to submit, wait_for or
+/// defer_to_thread use this rather than crochet_raise itself: after
+/// crochet_raise the engine ignores the callable's return value, and a
+/// value this header boxes (or a deferred<T> it returns) then leaks.
+[[noreturn]] inline void raise(int code, const std::string &message) { throw raised(code, message); }
+
 namespace detail {
 
 [[noreturn]] inline void throw_status(int status, const char *context) {
@@ -148,6 +196,7 @@ namespace detail {
     case CROCHET_ETIMEDOUT: throw timeout_error(what);
     case CROCHET_ESTOPPED: throw reactor_stopped(what);
     case CROCHET_ECANCELLED: throw cancelled_error(what);
+    case CROCHET_EAGAIN: throw again_error(what);
     case CROCHET_ENOMEM: throw std::bad_alloc();
     default: throw error(status, what);
     }
@@ -192,9 +241,6 @@ template <class T> constexpr int tag_of() {
 
 /// Whether T (a value type, or void) travels as a plain crochet_value.
 template <class T> constexpr bool is_raw = tag_of<T>() >= 0;
-
-/// Whether T can be a parameter of a function called through the C API.
-template <class T> constexpr bool is_argument = !std::is_void_v<T> && tag_of<T>() >= 0;
 
 inline const char *type_name(int tag) {
     static const char *const names[] = {"void",   "int8",   "uint8", "int16",  "uint16",  "int32",   "uint32",
@@ -257,26 +303,8 @@ template <class T> T from_value(const crochet_value &v) noexcept {
     }
 }
 
-/// What a plain function pointer looks like to submit().
-template <class F> struct fn_traits {
-    static constexpr bool is_function_pointer = false;
-};
-template <class R, class... A> struct fn_traits<R (*)(A...)> {
-    static constexpr bool is_function_pointer = true;
-    static constexpr bool is_variadic = false;
-    using result = std::remove_cv_t<R>;
-    using params = std::tuple<A...>;
-};
-template <class R, class... A> struct fn_traits<R (*)(A...) noexcept> : fn_traits<R (*)(A...)> {};
-template <class R, class... A> struct fn_traits<R (*)(A..., ...)> : fn_traits<R (*)(A...)> {
-    static constexpr bool is_variadic = true;
-};
-template <class R, class... A> struct fn_traits<R (*)(A..., ...) noexcept> : fn_traits<R (*)(A..., ...)> {};
-
-template <class F> constexpr bool is_function_pointer_v = fn_traits<std::decay_t<F>>::is_function_pointer;
-
 // ---------------------------------------------------------------------------
-// Boxed values: what a callable returned, owned by the C result
+// Boxed values: a C++ value the C API cannot carry, owned by the result
 // ---------------------------------------------------------------------------
 
 struct box_base {
@@ -287,240 +315,11 @@ template <class T> struct box final : box_base {
     template <class... A> explicit box(A &&...a) : box_base{&typeid(T)}, value(std::forward<A>(a)...) {}
     T value;
     std::atomic<bool> taken{false};   // a move-only value was moved out by wait()
-    /// crochet_deferred_callback_owned's destroy: runs exactly once.
+    /// crochet_deferred_callback_owned's destroy: the engine runs it exactly once.
     static void destroy(void *p) noexcept { delete static_cast<box *>(static_cast<box_base *>(p)); }
 };
 
-/// The callable path's task counter, for leak tests.
-inline std::atomic<long> &live_task_counter() noexcept {
-    static std::atomic<long> n{0};
-    return n;
-}
-
-// ---------------------------------------------------------------------------
-// Tasks: a callable and its arguments, run by a trampoline on the reactor
-// ---------------------------------------------------------------------------
-//
-// submit(callable) heap-allocates a task and submits a trampoline (a plain
-// function pointer) with the task's address as its one argument. The task is
-// reference counted: every owner (an eventual_result, a stash entry, an
-// orphan entry) holds one reference, and the queued call holds one until it
-// is settled, exactly once, by whoever learns its fate first:
-//   - the trampoline, when the reactor runs it (state pending -> started);
-//   - an owner that sees the C result completed while the state is still
-//     pending: the engine completes a call it never started only by
-//     cancelling it before its turn or by rejecting it at stop, so it never
-//     will start (pending -> abandoned);
-//   - a reaper queued behind a cancelled call, or the shutdown trigger, for
-//     a task whose last owner let go before the call completed (an orphan).
-// The exception a callable threw is kept in the task, so wait() rethrows it.
-
-enum : int { task_pending = 0, task_started = 1, task_abandoned = 2 };
-
-struct task_base {
-    std::atomic<int> refs{2};           // owners + the queued call
-    std::atomic<int> owners{1};
-    std::atomic<int> state{task_pending};
-    std::atomic<bool> cancel_requested{false};
-    std::atomic<bool> orphaning{false}; // the last owner is putting it in the orphan list
-    std::exception_ptr error;           // written by the trampoline before the result completes
-    // Guarded by the orphan list's mutex.
-    bool in_orphans = false;
-    task_base *prev = nullptr;
-    task_base *next = nullptr;
-    crochet_result *orphan_result = nullptr;
-
-    task_base() noexcept { live_task_counter().fetch_add(1, std::memory_order_relaxed); }
-    task_base(const task_base &) = delete;
-    task_base &operator=(const task_base &) = delete;
-    virtual ~task_base() { live_task_counter().fetch_sub(1, std::memory_order_relaxed); }
-
-    void ref() noexcept { refs.fetch_add(1, std::memory_order_relaxed); }
-    void unref() noexcept {
-        if (refs.fetch_sub(1, std::memory_order_acq_rel) == 1) delete this;
-    }
-    void add_owner() noexcept {
-        owners.fetch_add(1, std::memory_order_relaxed);
-        ref();
-    }
-};
-
-/// Owners whose last holder let go while the call was still queued.
-struct orphan_list {
-    std::mutex mutex;
-    task_base *head = nullptr;
-    bool trigger_registered = false;   // the shutdown trigger, for this process's reactor
-    bool fork_handlers = false;
-};
-
-inline orphan_list &orphans() noexcept {
-    static orphan_list *list = new orphan_list;   // never destroyed: trampolines may run during exit
-    return *list;
-}
-
-/// Unlinks t (lock held); hands back the orphan entry's result reference.
-inline crochet_result *unlink_orphan(orphan_list &l, task_base *t) noexcept {
-    if (t->prev) t->prev->next = t->next;
-    else l.head = t->next;
-    if (t->next) t->next->prev = t->prev;
-    t->prev = t->next = nullptr;
-    t->in_orphans = false;
-    crochet_result *r = t->orphan_result;
-    t->orphan_result = nullptr;
-    return r;
-}
-
-/// Drops an orphan entry: its result reference and its owner reference.
-inline void drop_orphan_entry(task_base *t, crochet_result *r) noexcept {
-    crochet_result_release(r);
-    t->owners.fetch_sub(1, std::memory_order_relaxed);
-    t->unref();
-}
-
-/// The trampoline's last step: settles the call reference, and drops the
-/// orphan entry if the last owner left while the call was queued.
-inline void finish_call(task_base *t) noexcept {
-    // Pairs with release_owner: it sets `orphaning` and then reads `state`;
-    // we stored `started` and now read `orphaning`. One of us sees the other.
-    if (t->orphaning.load(std::memory_order_seq_cst)) {
-        orphan_list &l = orphans();
-        crochet_result *r = nullptr;
-        bool entry = false;
-        {
-            std::lock_guard<std::mutex> lock(l.mutex);
-            if (t->in_orphans) {
-                r = unlink_orphan(l, t);
-                entry = true;
-            }
-        }
-        // The engine holds the running call: releasing r here is safe.
-        if (entry) drop_orphan_entry(t, r);
-    }
-    t->unref();
-}
-
-/// Abandons a call that will never start (its state is pending and the
-/// engine is done with it); returns whether this thread settled it.
-inline bool abandon(task_base *t) noexcept {
-    int expected = task_pending;
-    if (!t->state.compare_exchange_strong(expected, task_abandoned, std::memory_order_acq_rel)) return false;
-    t->unref();   // the call reference
-    return true;
-}
-
-/// Shutdown trigger (reactor thread, once the loop has stopped turning): a
-/// call still queued now is rejected, never run, so pending orphans go.
-inline void reap_orphans_at_shutdown(void *) noexcept {
-    orphan_list &l = orphans();
-    task_base *dropped = nullptr;   // linked through `next`, result kept in `orphan_result`
-    {
-        std::lock_guard<std::mutex> lock(l.mutex);
-        l.trigger_registered = false;
-        task_base *t = l.head;
-        while (t) {
-            task_base *next = t->next;
-            if (t->state.load(std::memory_order_acquire) == task_pending) {
-                crochet_result *r = unlink_orphan(l, t);
-                t->orphan_result = r;
-                t->next = dropped;
-                dropped = t;
-            }
-            t = next;
-        }
-    }
-    while (dropped) {
-        task_base *t = dropped;
-        dropped = t->next;
-        crochet_result *r = t->orphan_result;
-        t->next = nullptr;
-        t->orphan_result = nullptr;
-        abandon(t);
-        drop_orphan_entry(t, r);
-    }
-}
-
-/// Reaper queued (after a cancel) behind the call: when it runs, the engine
-/// has either started the call or completed it as cancelled.
-inline void reap_cancelled_orphan(void *p) noexcept {
-    auto *t = static_cast<task_base *>(p);
-    orphan_list &l = orphans();
-    crochet_result *r = nullptr;
-    bool entry = false;
-    {
-        std::lock_guard<std::mutex> lock(l.mutex);
-        if (t->in_orphans && t->state.load(std::memory_order_acquire) == task_pending) {
-            r = unlink_orphan(l, t);
-            entry = true;
-        }
-    }
-    if (entry) {
-        abandon(t);
-        drop_orphan_entry(t, r);
-    }
-    t->unref();   // the reaper's reference
-}
-
-/// Registers the shutdown trigger once per reactor (lock held).
-inline void ensure_shutdown_trigger(orphan_list &l) noexcept {
-    if (!l.fork_handlers) {
-        l.fork_handlers = true;
-        pthread_atfork([] { orphans().mutex.lock(); }, [] { orphans().mutex.unlock(); },
-                       [] {
-                           orphans().trigger_registered = false;   // the child gets a fresh reactor
-                           orphans().mutex.unlock();
-                       });
-    }
-    if (!l.trigger_registered)
-        l.trigger_registered = crochet_add_shutdown_trigger(reap_orphans_at_shutdown, nullptr) == CROCHET_OK;
-}
-
-/// An owner lets go of t and of its result reference r.
-inline void release_owner(task_base *t, crochet_result *r) noexcept {
-    if (t->owners.fetch_sub(1, std::memory_order_acq_rel) != 1) {
-        crochet_result_release(r);
-        t->unref();
-        return;
-    }
-    // The last owner. If the call never started but its result exists, it
-    // never will start (cancelled before its turn, or rejected at stop).
-    if (t->state.load(std::memory_order_seq_cst) == task_pending && crochet_original_failure(r) != nullptr)
-        abandon(t);
-    if (t->state.load(std::memory_order_seq_cst) == task_pending) {
-        // Still queued: keep the result in the orphan list until the call
-        // runs (the trampoline drops the entry) or is known never to run.
-        t->owners.fetch_add(1, std::memory_order_relaxed);
-        t->orphaning.store(true, std::memory_order_seq_cst);
-        orphan_list &l = orphans();
-        bool inserted = false;
-        {
-            std::lock_guard<std::mutex> lock(l.mutex);
-            if (t->state.load(std::memory_order_seq_cst) == task_pending) {
-                t->prev = nullptr;
-                t->next = l.head;
-                if (l.head) l.head->prev = t;
-                l.head = t;
-                t->in_orphans = true;
-                t->orphan_result = r;
-                inserted = true;
-                ensure_shutdown_trigger(l);
-            }
-        }
-        if (inserted) {
-            if (t->cancel_requested.load(std::memory_order_acquire)) {
-                // The reaper is queued after the call (it was submitted
-                // before this owner existed), so it sees the call's fate.
-                t->ref();
-                if (crochet_call_from_thread(reap_cancelled_orphan, static_cast<void *>(t)) != CROCHET_OK) t->unref();
-            }
-            return;
-        }
-        t->owners.fetch_sub(1, std::memory_order_relaxed);
-    }
-    crochet_result_release(r);
-    t->unref();
-}
-
-/// "std::invalid_argument: what()" for the C-level failure message.
+/// "C++ exception std::invalid_argument: what()" for the C-level failure.
 inline std::string describe(const std::exception_ptr &e) {
     try {
         std::rethrow_exception(e);
@@ -538,11 +337,12 @@ inline std::string describe(const std::exception_ptr &e) {
     }
 }
 
-/// Fails the running call with the current exception (trampoline only).
-inline void raise_exception(task_base *t) noexcept {
-    t->error = std::current_exception();
+/// Fails the running call (or worker job) with the current exception.
+inline void raise_current(std::exception_ptr *slot) noexcept {
+    std::exception_ptr e = std::current_exception();
+    if (slot) *slot = e;
     try {
-        crochet_raise(CROCHET_EFAILED, describe(t->error).c_str());
+        crochet_raise(CROCHET_EFAILED, describe(e).c_str());
     } catch (...) {
         crochet_raise(CROCHET_EFAILED, "C++ exception");
     }
@@ -550,81 +350,326 @@ inline void raise_exception(task_base *t) noexcept {
 
 template <class T> using value_t = std::remove_cv_t<std::remove_reference_t<T>>;
 
-template <class R, class F, class... A> struct task final : task_base {
+} // namespace detail
+
+// ---------------------------------------------------------------------------
+// Deferreds: async results made on the reactor thread
+// ---------------------------------------------------------------------------
+
+/// A crochet_deferred that fires with a T (Twisted's Deferred): a
+/// reference-counted handle. Return one from a callable given to submit()
+/// and the result follows it. Creating and firing it are reactor thread
+/// only (crochet::error, CROCHET_ENOTREACTOR elsewhere); copying and
+/// releasing work anywhere. T may be any movable type: a value the C API
+/// cannot carry is boxed and owned by the results it reaches.
+template <class T> class deferred {
+    static_assert(!std::is_reference_v<T>, "crochet::deferred<T>: T must not be a reference");
+
+public:
+    using value_type = T;
+
+    /// An empty handle (returning it fails the call with CROCHET_EINVAL).
+    deferred() noexcept = default;
+    /// Takes over one reference to d (may be NULL).
+    static deferred adopt(crochet_deferred *d) noexcept { return deferred(d); }
+
+    /// A new, unfired deferred (reactor thread only).
+    static deferred create() {
+        crochet_deferred *d = nullptr;
+        detail::check(crochet_deferred_new(&d, nullptr, nullptr, nullptr), "crochet::deferred::create");
+        return deferred(d);
+    }
+
+    /// A new deferred whose canceller c(deferred<T>&) runs on the reactor
+    /// thread when it is cancelled before it fired; it may fire it, and if it
+    /// does not, the deferred fails with CROCHET_ECANCELLED. c is owned by
+    /// the deferred and destroyed (crochet_deferred_new's destroy) once it
+    /// can no longer run. Do not capture the deferred in c (a cycle until it
+    /// fires): c receives it. An exception c throws is dropped.
+    template <class C> static deferred create(C &&canceller) {
+        using Cn = std::decay_t<C>;
+        static_assert(std::is_invocable_v<Cn &, deferred &>,
+                      "crochet::deferred::create: the canceller must be callable as c(crochet::deferred<T>&)");
+        struct holder {
+            Cn c;
+            static void cancel(crochet_deferred *d, void *p) noexcept {
+                deferred self(crochet_deferred_retain(d));
+                try {
+                    static_cast<holder *>(p)->c(self);
+                } catch (...) {
+                }
+            }
+            static void destroy(void *p) noexcept { delete static_cast<holder *>(p); }
+        };
+        auto *h = new holder{std::forward<C>(canceller)};
+        crochet_deferred *d = nullptr;
+        detail::check(crochet_deferred_new(&d, &holder::cancel, h, &holder::destroy), "crochet::deferred::create");
+        return deferred(d);
+    }
+
+    deferred(const deferred &o) noexcept : d_(crochet_deferred_retain(o.d_)) {}
+    deferred(deferred &&o) noexcept : d_(std::exchange(o.d_, nullptr)) {}
+    deferred &operator=(deferred o) noexcept {
+        std::swap(d_, o.d_);
+        return *this;
+    }
+    ~deferred() { crochet_deferred_release(d_); }
+
+    explicit operator bool() const noexcept { return d_ != nullptr; }
+
+    /// Fires with value (reactor thread only). Firing a cancelled deferred
+    /// is accepted and drops the value; firing twice throws CROCHET_EALREADY.
+    template <class U = T, std::enable_if_t<!std::is_void_v<U>, int> = 0> void callback(U value) {
+        require("callback");
+        if constexpr (detail::is_raw<T>) {
+            detail::check(crochet_deferred_callback(d_, detail::to_value<T>(value)), "crochet::deferred::callback");
+        } else {
+            std::unique_ptr<detail::box<T>> b(new detail::box<T>(std::move(value)));
+            detail::check(crochet_deferred_callback_owned(d_, static_cast<detail::box_base *>(b.get()),
+                                                          &detail::box<T>::destroy),
+                          "crochet::deferred::callback");
+            b.release();   // the engine owns it now
+        }
+    }
+    template <class U = T, std::enable_if_t<std::is_void_v<U>, int> = 0> void callback() {
+        require("callback");
+        detail::check(crochet_deferred_callback(d_, crochet_void()), "crochet::deferred::callback");
+    }
+
+    /// Fires with a pointer the result owns from now on: destroy(ptr) runs
+    /// once, when the last holder lets go (crochet_deferred_callback_owned).
+    /// A result holding such a pointer cannot be waited on as a temporary:
+    /// see eventual_result::wait.
+    template <class U = T, std::enable_if_t<std::is_pointer_v<U>, int> = 0>
+    void callback_owned(U ptr, void (*destroy)(void *)) {
+        require("callback_owned");
+        detail::check(crochet_deferred_callback_owned(d_, const_cast<void *>(static_cast<const volatile void *>(ptr)),
+                                                      destroy),
+                      "crochet::deferred::callback_owned");
+    }
+
+    /// Fires with a failure (crochet_deferred_errback).
+    void errback(int code, const std::string &message) {
+        require("errback");
+        detail::check(crochet_deferred_errback(d_, code, message.c_str()), "crochet::deferred::errback");
+    }
+
+    /// Cancels it (reactor thread only); false if it had fired or been
+    /// cancelled already.
+    bool cancel() {
+        require("cancel");
+        int s = crochet_deferred_cancel(d_);
+        if (s == CROCHET_EALREADY) return false;
+        detail::check(s, "crochet::deferred::cancel");
+        return true;
+    }
+
+    crochet_deferred *native_handle() const noexcept { return d_; }
+    /// Hands the reference over to the caller; this handle becomes empty.
+    crochet_deferred *release() noexcept { return std::exchange(d_, nullptr); }
+
+private:
+    explicit deferred(crochet_deferred *d) noexcept : d_(d) {}
+    void require(const char *what) const {
+        if (!d_) throw error(CROCHET_EINVAL, std::string("crochet::deferred::") + what + ": this deferred is empty");
+    }
+    crochet_deferred *d_ = nullptr;
+};
+
+namespace detail {
+
+template <class R> struct result_of_return {
+    using type = value_t<R>;   // what wait() gives back
+    static constexpr bool follows = false;
+};
+template <class T> struct result_of_return<deferred<T>> {
+    using type = T;
+    static constexpr bool follows = true;
+};
+
+/// What a callable returning R yields: R's value type, or T for a deferred<T>.
+template <class R> using yield_t = typename result_of_return<value_t<R>>::type;
+template <class R> constexpr bool follows_v = result_of_return<value_t<R>>::follows;
+
+/// Turns what the callable returned into the tagged value the engine takes.
+/// A boxed value travels as a fired deferred that owns it, so that the
+/// engine (not this header) decides when it is destroyed.
+template <class R, class Make> crochet_value encode(Make &&make) {
     using V = value_t<R>;
-    std::optional<std::tuple<F, A...>> payload;
+    if constexpr (std::is_void_v<R>) {
+        std::forward<Make>(make)();
+        return crochet_void();
+    } else if constexpr (follows_v<R>) {
+        crochet_value v;
+        v.type = CROCHET_TYPE_DEFERRED;
+        v.u.u64 = 0;
+        V d = std::forward<Make>(make)();   // a copy or a move of the handle
+        v.u.ptr = d.release();              // NULL fails the call with CROCHET_EINVAL
+        return v;
+    } else if constexpr (is_raw<V>) {
+        return to_value<V>(std::forward<Make>(make)());
+    } else {
+        std::unique_ptr<box<V>> b(new box<V>(std::forward<Make>(make)()));
+        crochet_deferred *d = nullptr;
+        check(crochet_deferred_new(&d, nullptr, nullptr, nullptr), "crochet_deferred_new");
+        int s = crochet_deferred_callback_owned(d, static_cast<box_base *>(b.get()), &box<V>::destroy);
+        if (s != CROCHET_OK) {
+            crochet_deferred_release(d);
+            throw_status(s, "crochet_deferred_callback_owned");
+        }
+        b.release();
+        crochet_value v;
+        v.type = CROCHET_TYPE_DEFERRED;
+        v.u.u64 = 0;
+        v.u.ptr = d;
+        return v;
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Tasks: a callable with its arguments, owned by the engine through destroy
+// ---------------------------------------------------------------------------
+//
+// submit() allocates one task and hands crochet_submit_closure the task's
+// run and destroy. The engine calls destroy exactly once when the call can
+// never run again, so the task needs no reference count and no list:
+// destroy deletes it. The value travels in the engine (a raw value, or a box
+// owned by a fired deferred). What does not fit the C API shares a small
+// call_state between the task and the eventual_result (none for a noexcept
+// callable given to submit):
+//   - the exception a callable threw (a C failure carries a code and a
+//     message, not a C++ object), written by run() before the engine
+//     completes the result;
+//   - wait_for's start gate: run() moves it from pending to started, and a
+//     timed-out wait_for from pending to abandoned, so wait_for knows at once
+//     whether the callable can still run (then it returns without waiting)
+//     or is running (then it waits for it to settle).
+
+struct call_state {
+    enum : int { pending = 0, started = 1, abandoned = 2 };
+    std::exception_ptr thrown;
+    std::atomic<int> phase{pending};
+};
+
+template <class F, class... A> struct task final {
+    std::tuple<F, A...> payload;
+    std::shared_ptr<call_state> state;
+    using R = std::invoke_result_t<F, A...>;
 
     template <class G, class... B>
-    explicit task(G &&f, B &&...a) : payload(std::in_place, std::forward<G>(f), std::forward<B>(a)...) {}
+    explicit task(std::shared_ptr<call_state> st, G &&f, B &&...a)
+        : payload(std::forward<G>(f), std::forward<B>(a)...), state(std::move(st)) {}
 
-    decltype(auto) invoke() {
-        return std::apply([](F &&f, A &&...a) -> R { return std::invoke(std::move(f), std::move(a)...); },
-                          std::move(*payload));
-    }
-
-    static task *self(void *p) noexcept { return static_cast<task *>(static_cast<task_base *>(p)); }
-
-    /// Trampoline for a value the C API carries: returned as is.
-    static V run_raw(void *p) noexcept {
-        task *t = self(p);
-        t->state.store(task_started, std::memory_order_seq_cst);
-        if constexpr (std::is_void_v<V>) {
-            try {
-                t->invoke();
-            } catch (...) {
-                raise_exception(t);
+    /// The closure (reactor thread, or a worker for defer_to_thread).
+    static crochet_value run(void *ctx) noexcept {
+        auto *t = static_cast<task *>(ctx);
+        if (t->state) {
+            int expected = call_state::pending;
+            if (!t->state->phase.compare_exchange_strong(expected, call_state::started, std::memory_order_acq_rel)) {
+                crochet_raise(CROCHET_ECANCELLED, "wait_for timed out before the call started");
+                return crochet_void();
             }
-            t->payload.reset();   // captures die on the reactor thread, after the call
-            finish_call(t);
-        } else {
-            V v{};
-            try {
-                v = t->invoke();
-            } catch (...) {
-                raise_exception(t);   // the engine ignores the return value
-            }
-            t->payload.reset();
-            finish_call(t);
-            return v;
         }
-    }
-
-    /// Trampoline for any other value: boxed, and handed to a fired deferred
-    /// that owns it (destroyed once, when the last holder lets go).
-    static crochet_deferred *run_boxed(void *p) noexcept {
-        task *t = self(p);
-        t->state.store(task_started, std::memory_order_seq_cst);
-        crochet_deferred *d = nullptr;
         try {
-            std::unique_ptr<box<V>> b(new box<V>(t->invoke()));
-            t->payload.reset();
-            int s = crochet_deferred_new(&d, nullptr, nullptr);
-            if (s != CROCHET_OK) throw_status(s, "crochet_deferred_new");
-            s = crochet_deferred_callback_owned(d, static_cast<box_base *>(b.get()), &box<V>::destroy);
-            if (s != CROCHET_OK) throw_status(s, "crochet_deferred_callback_owned");
-            b.release();
+            return encode<R>([t]() -> R {
+                return std::apply([](F &&f, A &&...a) -> R { return std::invoke(std::move(f), std::move(a)...); },
+                                  std::move(t->payload));
+            });
+        } catch (const raised &e) {
+            crochet_raise(e.code(), e.what());
+            return crochet_void();
         } catch (...) {
-            crochet_deferred_release(d);
-            d = nullptr;
-            raise_exception(t);   // the engine ignores the return value
+            raise_current(t->state ? &t->state->thrown : nullptr);   // the engine ignores the return value
+            return crochet_void();
         }
-        t->payload.reset();
-        finish_call(t);
-        return d;
     }
+
+    /// The closure's destroy: the captures die here, on the reactor thread.
+    static void destroy(void *ctx) noexcept { delete static_cast<task *>(ctx); }
 };
 
-/// The stash's C++ side: the task behind a stashed result, so that the
-/// retrieved result still rethrows the callable's own exception.
-struct stash_map {
-    std::mutex mutex;
-    std::unordered_map<std::uint64_t, task_base *> tasks;
+/// What a function pointer looks like to submit().
+template <class F> struct fn_traits {
+    static constexpr bool is_function_pointer = false;
 };
+template <class R, class... A> struct fn_traits<R (*)(A...)> {
+    static constexpr bool is_function_pointer = true;
+    static constexpr bool is_variadic = false;
+    using result = R;
+    using params = std::tuple<A...>;
+};
+template <class R, class... A> struct fn_traits<R (*)(A...) noexcept> : fn_traits<R (*)(A...)> {};
+template <class R, class... A> struct fn_traits<R (*)(A..., ...)> : fn_traits<R (*)(A...)> {
+    static constexpr bool is_variadic = true;
+};
+template <class R, class... A> struct fn_traits<R (*)(A..., ...) noexcept> : fn_traits<R (*)(A..., ...)> {};
 
-inline stash_map &stashed_tasks() noexcept {
-    static stash_map *m = new stash_map;
-    return *m;
+template <class F> constexpr bool is_function_pointer_v = fn_traits<std::decay_t<F>>::is_function_pointer;
+
+/// The argument as the task keeps it (an rvalue of its decayed copy)
+/// converts to the parameter type.
+template <class Params, class... Args> struct args_fit : std::false_type {};
+template <class... P, class... Args>
+struct args_fit<std::tuple<P...>, Args...>
+    : std::bool_constant<(std::is_convertible_v<std::decay_t<Args> &&, P> && ...)> {};
+
+/// Readable errors for a function pointer called with the wrong arguments.
+template <class Fp, class... Args> constexpr bool check_function_pointer() {
+    using T = fn_traits<Fp>;
+    constexpr std::size_t arity = std::tuple_size_v<typename T::params>;
+    static_assert(!std::is_same_v<std::remove_cv_t<typename T::result>, crochet_deferred *>,
+                  "crochet::submit: this function returns a crochet_deferred*; "
+                  "use crochet::submit_deferred<T>(f, args...) to follow it");
+    if constexpr (T::is_variadic) {
+        static_assert(arity <= sizeof...(Args), "crochet::submit: wrong number of arguments for this function");
+        return arity <= sizeof...(Args) && std::is_invocable_v<Fp, std::decay_t<Args>...>;
+    } else {
+        static_assert(arity == sizeof...(Args), "crochet::submit: wrong number of arguments for this function");
+        if constexpr (arity == sizeof...(Args)) {
+            constexpr bool ok = args_fit<typename T::params, Args...>::value;
+            static_assert(ok, "crochet::submit: an argument does not convert to the function's parameter type "
+                              "(arguments are copied, like std::thread's: a non-const reference parameter needs "
+                              "std::ref(x), or a pointer)");
+            return ok && !std::is_same_v<std::remove_cv_t<typename T::result>, crochet_deferred *>;
+        } else {
+            return false;
+        }
+    }
 }
+
+/// Whether f(args...) can be called and its value carried; static_asserts say why not.
+template <class Fn, class... Args> constexpr bool check_invocable() {
+    constexpr bool invocable = std::is_invocable_v<Fn, std::decay_t<Args>...>;
+    static_assert(invocable, "crochet::submit: the callable cannot be called with these arguments "
+                             "(they are copied, like std::thread's, and passed as rvalues)");
+    if constexpr (!invocable) {
+        return false;
+    } else {
+        using R = std::invoke_result_t<Fn, std::decay_t<Args>...>;
+        using V = value_t<R>;
+        constexpr bool raw_deferred = std::is_same_v<V, crochet_deferred *>;
+        static_assert(!raw_deferred, "crochet::submit: a callable returning crochet_deferred* is not followed; "
+                                     "return a crochet::deferred<T> (crochet::deferred<T>::adopt(d))");
+        constexpr bool movable = std::is_void_v<R> || std::is_constructible_v<V, R>;
+        static_assert(movable,
+                      "crochet::submit: the callable must return a movable value (or a reference to a copyable one)");
+        return !raw_deferred && movable;
+    }
+}
+
+/// Whether submit(f, args...) is well-formed; static_asserts say why not.
+template <class F, class... Args> constexpr bool check_callable() {
+    using Fn = std::decay_t<F>;
+    if constexpr (is_function_pointer_v<F>) {
+        if constexpr (!check_function_pointer<Fn, Args...>()) return false;
+        else return check_invocable<Fn, Args...>();
+    } else {
+        return check_invocable<Fn, Args...>();
+    }
+}
+
+
+template <class T> class unused {};
 
 } // namespace detail
 
@@ -638,27 +683,41 @@ inline stash_map &stashed_tasks() noexcept {
 /// with status CROCHET_EINVAL. wait, cancel, stash and original_failure may
 /// run on several threads at once on one result (e.g. one thread waits while
 /// another cancels); moving, assigning or destroying it must not overlap them.
-template <class T> class eventual_result {
+///
+/// MayOwn is true for a pointer result that may be owned by the result
+/// itself (one that followed a deferred fired with callback_owned:
+/// submit_deferred<T*>, a callable returning deferred<T*>, retrieve_result
+/// <T*>). Such a pointer is valid only while the result lives, so wait() on
+/// a temporary of that type does not compile; keep the result in a variable
+/// (which converts to the plain eventual_result<T*>).
+template <class T, bool MayOwn = false> class eventual_result {
     static_assert(!std::is_reference_v<T>, "crochet::eventual_result<T>: T must not be a reference");
+    template <class, bool> friend class eventual_result;
 
 public:
     using value_type = T;
 
     eventual_result() noexcept = default;
-    /// Takes over one reference to r (and to task, which may be null).
-    eventual_result(crochet_result *r, detail::task_base *task) noexcept : r_(r), task_(task) {}
+    /// Takes over one reference to r; state holds the callable's exception
+    /// (empty for a result that did not come from submit()).
+    explicit eventual_result(crochet_result *r, std::shared_ptr<detail::call_state> state = {}) noexcept
+        : r_(r), state_(std::move(state)) {}
     eventual_result(const eventual_result &) = delete;
     eventual_result &operator=(const eventual_result &) = delete;
-    eventual_result(eventual_result &&o) noexcept : r_(std::exchange(o.r_, nullptr)), task_(std::exchange(o.task_, nullptr)) {}
+    eventual_result(eventual_result &&o) noexcept : r_(std::exchange(o.r_, nullptr)), state_(std::move(o.state_)) {}
+    /// From the MayOwn variant: a named result keeps its pointer alive.
+    template <bool O, std::enable_if_t<O != MayOwn, int> = 0>
+    eventual_result(eventual_result<T, O> &&o) noexcept
+        : r_(std::exchange(o.r_, nullptr)), state_(std::move(o.state_)) {}
     eventual_result &operator=(eventual_result &&o) noexcept {
         if (this != &o) {
-            reset();
+            crochet_result_release(r_);
             r_ = std::exchange(o.r_, nullptr);
-            task_ = std::exchange(o.task_, nullptr);
+            state_ = std::move(o.state_);
         }
         return *this;
     }
-    ~eventual_result() { reset(); }
+    ~eventual_result() { crochet_result_release(r_); }
 
     /// Whether this holds a result (false once moved from).
     bool valid() const noexcept { return r_ != nullptr; }
@@ -668,41 +727,41 @@ public:
     /// timeout_error (a later wait still waits), cancelled_error,
     /// reactor_stopped, call_failed, or the callable's own exception.
     /// Never on the reactor thread (crochet::error, CROCHET_EREACTORTHREAD).
-    template <class Rep, class Period> T wait(const std::chrono::duration<Rep, Period> &timeout) const {
+    template <class Rep, class Period> T wait(const std::chrono::duration<Rep, Period> &timeout) const & {
         return wait_seconds(std::chrono::duration<double>(timeout).count());
     }
-
     /// Waits with no time limit.
-    T wait() const { return wait_seconds(INFINITY); }
+    T wait() const & { return wait_seconds(INFINITY); }
+
+    /// wait() on a temporary: fine, except for a pointer the result may own.
+    template <class Rep, class Period> T wait(const std::chrono::duration<Rep, Period> &timeout) && {
+        static_assert(!(MayOwn && std::is_pointer_v<T>), "crochet::eventual_result::wait on a temporary: "
+                      "the pointer may be owned by the result, which dies at the end of this expression; "
+                      "keep the result in a variable while you use the pointer");
+        return wait_seconds(std::chrono::duration<double>(timeout).count());
+    }
+    T wait() && {
+        static_assert(!(MayOwn && std::is_pointer_v<T>), "crochet::eventual_result::wait on a temporary: "
+                      "the pointer may be owned by the result, which dies at the end of this expression; "
+                      "keep the result in a variable while you use the pointer");
+        return wait_seconds(INFINITY);
+    }
 
     /// Asks for cancellation and returns at once: a call not yet started
     /// never starts; a deferred being followed is cancelled. The result
     /// always completes.
     void cancel() {
         require("cancel");
-        if (task_) task_->cancel_requested.store(true, std::memory_order_release);
         detail::check(crochet_cancel(r_), "crochet::eventual_result::cancel");
     }
 
     /// Stores a reference in the process-wide store; retrieve it (once) with
-    /// crochet::retrieve_result<T>(id). This result stays usable.
+    /// crochet::retrieve_result<T>(id). This result stays usable. Throws
+    /// again_error when the store is full (crochet_set_stash_limit).
     std::uint64_t stash() {
         require("stash");
         std::uint64_t id = 0;
         detail::check(crochet_stash(r_, &id), "crochet::eventual_result::stash");
-        if (task_) {
-            detail::stash_map &m = detail::stashed_tasks();
-            task_->add_owner();
-            try {
-                std::lock_guard<std::mutex> lock(m.mutex);
-                m.tasks.emplace(id, task_);
-            } catch (...) {
-                crochet_result *back = nullptr;
-                if (crochet_retrieve(&back, id) == CROCHET_OK) crochet_result_release(back);
-                detail::release_owner(task_, crochet_result_retain(r_));
-                throw;
-            }
-        }
         return id;
     }
 
@@ -723,13 +782,6 @@ private:
                                             ": this result is empty (moved from)");
     }
 
-    void reset() noexcept {
-        if (task_) detail::release_owner(task_, r_);
-        else crochet_result_release(r_);
-        r_ = nullptr;
-        task_ = nullptr;
-    }
-
     T wait_seconds(double seconds) const {
         require("wait");
         crochet_value v;
@@ -743,7 +795,7 @@ private:
     [[noreturn]] void fail(int s) const {
         switch (s) {
         case CROCHET_EFAILED:
-            if (task_ && task_->error) std::rethrow_exception(task_->error);
+            if (state_ && state_->thrown) std::rethrow_exception(state_->thrown);   // crochet_wait observed it
             throw call_failed(failure(crochet_failure_retain(crochet_original_failure(r_))));
         case CROCHET_ECANCELLED:
         case CROCHET_ESTOPPED: {
@@ -786,26 +838,20 @@ private:
     }
 
     crochet_result *r_ = nullptr;
-    detail::task_base *task_ = nullptr;
+    std::shared_ptr<detail::call_state> state_;
+    template <class Rep, class Period, class F, class... Args>
+    friend auto wait_for(const std::chrono::duration<Rep, Period> &, F &&, Args &&...);
 };
 
 /// Takes a stashed result out of the process-wide store (crochet's
 /// retrieve_result). T must be the stashed result's type. Throws
 /// crochet::error with CROCHET_ENOTFOUND for an unknown or retrieved id.
-template <class T> eventual_result<T> retrieve_result(std::uint64_t id) {
+/// A C++ exception the call threw comes back as call_failed (its message
+/// names the exception's type and what()): the store keeps C results only.
+template <class T> eventual_result<T, std::is_pointer_v<T>> retrieve_result(std::uint64_t id) {
     crochet_result *r = nullptr;
     detail::check(crochet_retrieve(&r, id), "crochet::retrieve_result");
-    detail::task_base *task = nullptr;
-    detail::stash_map &m = detail::stashed_tasks();
-    {
-        std::lock_guard<std::mutex> lock(m.mutex);
-        auto it = m.tasks.find(id);
-        if (it != m.tasks.end()) {
-            task = it->second;
-            m.tasks.erase(it);
-        }
-    }
-    return eventual_result<T>(r, task);
+    return eventual_result<T, std::is_pointer_v<T>>(r);
 }
 
 // ---------------------------------------------------------------------------
@@ -813,19 +859,11 @@ template <class T> eventual_result<T> retrieve_result(std::uint64_t id) {
 // ---------------------------------------------------------------------------
 
 /// crochet.setup(): starts the reactor on a library thread (idempotent).
-inline void setup() {
-    detail::check(crochet_setup(), "crochet::setup");
-    std::lock_guard<std::mutex> lock(detail::orphans().mutex);
-    detail::ensure_shutdown_trigger(detail::orphans());
-}
+inline void setup() { detail::check(crochet_setup(), "crochet::setup"); }
 
 /// crochet.no_setup(): run the reactor yourself with crochet::run().
 /// Throws crochet::error (CROCHET_ESTATE) after setup() or a second call.
-inline void no_setup() {
-    detail::check(crochet_no_setup(), "crochet::no_setup");
-    std::lock_guard<std::mutex> lock(detail::orphans().mutex);
-    detail::ensure_shutdown_trigger(detail::orphans());
-}
+inline void no_setup() { detail::check(crochet_no_setup(), "crochet::no_setup"); }
 
 /// After no_setup(), runs the reactor on this thread until stop().
 inline void run() { detail::check(crochet_run(), "crochet::run"); }
@@ -838,224 +876,305 @@ inline void stop() { detail::check(crochet_stop(), "crochet::stop"); }
 inline bool in_reactor_thread() noexcept { return crochet_in_reactor_thread() != 0; }
 
 // ---------------------------------------------------------------------------
-// submit / wait_for
+// submit / submit_deferred / wait_for
 // ---------------------------------------------------------------------------
 
 namespace detail {
 
-template <class P, class A> constexpr bool convertible_v = std::is_convertible_v<A, P>;
+template <class F, class... Args>
+using submit_result_t =
+    eventual_result<yield_t<std::invoke_result_t<std::decay_t<F>, std::decay_t<Args>...>>,
+                    follows_v<std::invoke_result_t<std::decay_t<F>, std::decay_t<Args>...>> &&
+                        std::is_pointer_v<yield_t<std::invoke_result_t<std::decay_t<F>, std::decay_t<Args>...>>>>;
 
-template <class Params, class... Args> struct args_fit : std::false_type {};
-template <class... P, class... Args>
-struct args_fit<std::tuple<P...>, Args...> : std::bool_constant<(convertible_v<P, Args> && ...)> {};
-
-template <class Fp> struct fn_checks {
-    using traits = fn_traits<Fp>;
-    using R = typename traits::result;
-    template <class... P> static constexpr bool all_arguments(std::tuple<P...> *) { return (is_argument<P> && ...); }
-    static constexpr bool params_ok = all_arguments(static_cast<typename traits::params *>(nullptr));
-    static constexpr bool result_ok = is_raw<R>;
-    static constexpr std::size_t arity = std::tuple_size_v<typename traits::params>;
-};
-
-/// Packs args into crochet_values of the function's parameter types.
-template <class... P, class... Args>
-void pack(crochet_value *out, std::tuple<P...> *, Args &&...args) {
-    std::size_t i = 0;
-    ((out[i++] = to_value<P>(static_cast<P>(std::forward<Args>(args)))), ...);
-    (void)out;
-    (void)i;
-}
-
-template <class Fp, class... Args> constexpr bool check_function_pointer() {
-    using C = fn_checks<Fp>;
-    static_assert(!fn_traits<Fp>::is_variadic,
-                  "crochet::submit: a variadic C function cannot be called through the C API; "
-                  "wrap the call in a lambda");
-    static_assert(!std::is_same_v<typename C::R, crochet_deferred *>,
-                  "crochet::submit: this function returns a crochet_deferred*; "
-                  "use crochet::submit_deferred<T>(f, args...) to follow it");
-    static_assert(C::params_ok,
-                  "crochet::submit: a parameter type of this function cannot be passed through the C API "
-                  "(only integers up to 64 bits, bool, enums, float, double and pointers can); "
-                  "wrap the call in a lambda instead");
-    static_assert(C::result_ok,
-                  "crochet::submit: the return type of this function cannot come back through the C API "
-                  "(only void, integers up to 64 bits, bool, enums, float, double and pointers can); "
-                  "wrap the call in a lambda instead");
-    static_assert(C::arity == sizeof...(Args), "crochet::submit: wrong number of arguments for this function");
-    static_assert(C::arity <= CROCHET_MAX_ARGS, "crochet::submit: more than CROCHET_MAX_ARGS (32) parameters");
-    return !fn_traits<Fp>::is_variadic && !std::is_same_v<typename C::R, crochet_deferred *> && C::params_ok &&
-           C::result_ok && C::arity == sizeof...(Args) && C::arity <= CROCHET_MAX_ARGS;
-}
-
-template <class Fp, class... Args> constexpr bool arguments_convert() {
-    if constexpr (std::tuple_size_v<typename fn_traits<Fp>::params> == sizeof...(Args)) {
-        constexpr bool ok = args_fit<typename fn_traits<Fp>::params, Args...>::value;
-        static_assert(ok, "crochet::submit: an argument does not convert to the function's parameter type");
-        return ok;
-    } else {
-        return false;
-    }
-}
-
-/// Submits a function pointer (result type tag given) with its arguments.
-template <class Fp, class... Args>
-crochet_result *submit_function(int return_tag, Fp f, Args &&...args) {
-    using params = typename fn_traits<Fp>::params;
-    crochet_value values[sizeof...(Args) + 1] = {};
-    pack(values, static_cast<params *>(nullptr), std::forward<Args>(args)...);
-    crochet_result *r = nullptr;
-    check(crochet_submit(&r, reinterpret_cast<crochet_fn>(f), static_cast<crochet_type>(return_tag), values,
-                         sizeof...(Args)),
-          "crochet::submit");
-    return r;
-}
-
-template <class F, class... Args> struct callable_traits {
+/// Builds the task and hands it to the engine (checks already done).
+template <class F, class... Args> auto submit_task(const char *context, bool gated, F &&f, Args &&...args) {
     using Fn = std::decay_t<F>;
-    static constexpr bool invocable = std::is_invocable_v<Fn, std::decay_t<Args>...>;
-    using R = typename std::conditional_t<invocable, std::invoke_result<Fn, std::decay_t<Args>...>,
-                                          std::enable_if<true, void>>::type;
-    using V = value_t<R>;
-};
-
-template <class F, class... Args> auto submit_callable(F &&f, Args &&...args) {
-    using CT = callable_traits<F, Args...>;
-    using R = typename CT::R;
-    using V = typename CT::V;
-    static_assert(CT::invocable, "crochet::submit: the callable cannot be called with these arguments");
-    static_assert(std::is_void_v<V> || std::is_constructible_v<V, R>,
-                  "crochet::submit: the callable must return a movable value (or a reference to a copyable one)");
-    static_assert(!std::is_same_v<V, crochet_deferred *>,
-                  "crochet::submit: a callable returning crochet_deferred* is not followed; "
-                  "use crochet::submit_deferred<T> with a function pointer");
-    if constexpr (!CT::invocable || !(std::is_void_v<V> || std::is_constructible_v<V, R>) ||
-                  std::is_same_v<V, crochet_deferred *>) {
-        return eventual_result<V>();
+    using task_t = task<Fn, std::decay_t<Args>...>;
+    std::shared_ptr<call_state> slot;
+    if (gated || !std::is_nothrow_invocable_v<Fn, std::decay_t<Args>...>) slot = std::make_shared<call_state>();
+    task_t *t;
+    if constexpr (is_function_pointer_v<F>) {
+        Fn fp = f;
+        if (!fp) throw error(CROCHET_EINVAL, std::string(context) + ": null function pointer");
+        t = new task_t(slot, fp, std::forward<Args>(args)...);
     } else {
-        using task_t = task<R, std::decay_t<F>, std::decay_t<Args>...>;
-        auto *t = new task_t(std::forward<F>(f), std::forward<Args>(args)...);
-        crochet_value arg = crochet_pointer(static_cast<task_base *>(t));
-        crochet_result *r = nullptr;
-        int s;
-        if constexpr (is_raw<V>)
-            s = crochet_submit(&r, reinterpret_cast<crochet_fn>(&task_t::run_raw),
-                               static_cast<crochet_type>(tag_of<V>()), &arg, 1);
-        else
-            s = crochet_submit(&r, reinterpret_cast<crochet_fn>(&task_t::run_boxed), CROCHET_TYPE_DEFERRED, &arg, 1);
-        if (s != CROCHET_OK) {
-            delete static_cast<task_base *>(t);
-            throw_status(s, "crochet::submit");
-        }
-        return eventual_result<V>(r, t);
+        t = new task_t(slot, std::forward<F>(f), std::forward<Args>(args)...);
     }
+    crochet_result *r = nullptr;
+    // On an error the engine has already run destroy (t is gone).
+    check(crochet_submit_closure(&r, &task_t::run, t, &task_t::destroy), context);
+    return submit_result_t<F, Args...>(r, std::move(slot));
 }
 
-template <class Fp> using fn_result_t = typename fn_traits<Fp>::result;
+/// Calls a C function returning crochet_deferred* and follows it.
+template <class T, class Fp> struct follow_native {
+    Fp f;
+    template <class... A> deferred<T> operator()(A &&...a) const {
+        return deferred<T>::adopt(std::invoke(f, std::forward<A>(a)...));
+    }
+};
 
 } // namespace detail
 
 /// crochet's run_in_reactor: queues f(args...) to run on the reactor thread
 /// and returns at once with its eventual_result.
 ///
-/// A plain function pointer is called through libffi with the types of its
-/// signature (arguments convert to the parameter types here); its result
-/// is an eventual_result<R> of its return type R. Any other callable is
-/// decay-copied with its arguments (like std::thread) and invoked on the
-/// reactor thread; it may return any movable type, and what it throws is
-/// rethrown by wait(). Throws reactor_stopped after stop(), crochet::error
-/// (CROCHET_ESTATE) before setup()/no_setup().
+/// f is any callable: a C or C++ function pointer, a lambda, a
+/// std::function, a function object. It and its arguments are decay-copied
+/// (like std::thread) into a task the engine owns; its captures are
+/// destroyed on the reactor thread once the call ran, was cancelled before
+/// its turn, or was dropped at stop. It may return any movable type, or a
+/// crochet::deferred<T> that the result then follows (its type is T); what
+/// it throws fails the call and is rethrown by wait(). The call runs even
+/// when the result is dropped, so f must own what it uses (see the header
+/// comment). Throws reactor_stopped after stop(), crochet::error
+/// (CROCHET_ESTATE) before setup()/no_setup(), again_error when the queue
+/// is at its bound.
 template <class F, class... Args> auto submit(F &&f, Args &&...args) {
-    if constexpr (detail::is_function_pointer_v<F>) {
-        using Fp = std::decay_t<F>;
-        using R = detail::fn_result_t<Fp>;
-        if constexpr (!detail::check_function_pointer<Fp, Args...>() || !detail::arguments_convert<Fp, Args...>()) {
-            return eventual_result<std::conditional_t<detail::is_raw<R>, R, void>>();
-        } else {
-            Fp fp = f;
-            if (!fp) throw error(CROCHET_EINVAL, "crochet::submit: null function pointer");
-            crochet_result *r = detail::submit_function(detail::tag_of<R>(), fp, std::forward<Args>(args)...);
-            return eventual_result<R>(r, nullptr);
-        }
+    if constexpr (!detail::check_callable<F, Args...>()) {
+        return detail::unused<F>();
     } else {
-        return detail::submit_callable(std::forward<F>(f), std::forward<Args>(args)...);
+        return detail::submit_task("crochet::submit", false, std::forward<F>(f), std::forward<Args>(args)...);
     }
 }
 
 /// Submits a function pointer that returns a crochet_deferred* (handing
 /// its reference over); the result follows the deferred and has type T
 /// (void, or a type the C API carries: the type the deferred fires with).
-/// cancel() cancels that deferred.
-template <class T, class F, class... Args> eventual_result<T> submit_deferred(F &&f, Args &&...args) {
+/// cancel() cancels that deferred. For a pointer T, the result may own the
+/// pointer (callback_owned): wait() only on a named result.
+template <class T, class F, class... Args> auto submit_deferred(F &&f, Args &&...args) {
     static_assert(detail::is_raw<T>, "crochet::submit_deferred<T>: T must be void or a type the C API carries");
     static_assert(detail::is_function_pointer_v<F>, "crochet::submit_deferred: f must be a plain function pointer");
     using Fp = std::decay_t<F>;
-    static_assert(std::is_same_v<detail::fn_result_t<Fp>, crochet_deferred *>,
+    static_assert(std::is_same_v<std::remove_cv_t<typename detail::fn_traits<Fp>::result>, crochet_deferred *>,
                   "crochet::submit_deferred: f must return crochet_deferred*");
-    static_assert(detail::fn_checks<Fp>::params_ok,
-                  "crochet::submit_deferred: a parameter type of this function cannot be passed through the C API");
-    static_assert(detail::fn_checks<Fp>::arity == sizeof...(Args),
+    static_assert(std::tuple_size_v<typename detail::fn_traits<Fp>::params> == sizeof...(Args),
                   "crochet::submit_deferred: wrong number of arguments for this function");
+    static_assert(std::is_invocable_v<Fp, std::decay_t<Args>...>,
+                  "crochet::submit_deferred: an argument does not convert to the function's parameter type");
     Fp fp = f;
     if (!fp) throw error(CROCHET_EINVAL, "crochet::submit_deferred: null function pointer");
-    return eventual_result<T>(detail::submit_function(CROCHET_TYPE_DEFERRED, fp, std::forward<Args>(args)...), nullptr);
+    return detail::submit_task("crochet::submit_deferred", false, detail::follow_native<T, Fp>{fp},
+                               std::forward<Args>(args)...);
 }
 
 /// crochet's wait_for: submits f(args...) as submit() does and waits up to
-/// timeout; on timeout the call is cancelled and timeout_error thrown. On
-/// the reactor thread it throws crochet::error (CROCHET_EREACTORTHREAD)
-/// without submitting anything.
+/// timeout for its value.
+///
+/// On timeout it cancels the call and throws timeout_error once the call
+/// can no longer use what it was given: a call not yet started never starts
+/// (no wait); a call ALREADY RUNNING IS WAITED FOR WITHOUT LIMIT (the
+/// timeout is overshot by the rest of its run); a deferred it returned is
+/// cancelled and waited for (its canceller must make it fire, as the
+/// default one does). So a lambda capturing locals by reference, or pointer
+/// arguments to them, are never used by the call after wait_for returned.
+/// (The task, with its captures, is destroyed later on the reactor thread:
+/// a capture's destructor must not use the caller's frame.) On the reactor thread it throws crochet::error
+/// (CROCHET_EREACTORTHREAD) without submitting anything. A pointer the
+/// result may own (from a deferred<T*>) cannot be returned: use submit().
 template <class Rep, class Period, class F, class... Args>
 auto wait_for(const std::chrono::duration<Rep, Period> &timeout, F &&f, Args &&...args) {
-    double seconds = std::chrono::duration<double>(timeout).count();
-    if constexpr (detail::is_function_pointer_v<F>) {
-        using Fp = std::decay_t<F>;
-        using R = detail::fn_result_t<Fp>;
-        if constexpr (!detail::check_function_pointer<Fp, Args...>() || !detail::arguments_convert<Fp, Args...>()) {
-            return;
-        } else {
-            Fp fp = f;
-            if (!fp) throw error(CROCHET_EINVAL, "crochet::wait_for: null function pointer");
-            crochet_value values[sizeof...(Args) + 1] = {};
-            detail::pack(values, static_cast<typename detail::fn_traits<Fp>::params *>(nullptr),
-                         std::forward<Args>(args)...);
-            crochet_value v;
-            v.type = CROCHET_TYPE_VOID;
-            v.u.u64 = 0;
-            crochet_failure *fl = nullptr;
-            int s = crochet_wait_for(&v, &fl, seconds, reinterpret_cast<crochet_fn>(fp),
-                                     static_cast<crochet_type>(detail::tag_of<R>()), values, sizeof...(Args));
-            failure why(fl);
-            switch (s) {
-            case CROCHET_OK:
-                break;
-            case CROCHET_EFAILED:
-                throw call_failed(std::move(why));
-            case CROCHET_ECANCELLED:
-                throw cancelled_error(why ? why.message() : std::string(crochet_strerror(s)));
-            case CROCHET_ESTOPPED:
-                throw reactor_stopped(why ? why.message() : std::string(crochet_strerror(s)));
-            default:
-                detail::throw_status(s, "crochet::wait_for");
-            }
-            if constexpr (!std::is_void_v<R>) return detail::from_value<R>(v);
-        }
+    if constexpr (!detail::check_callable<F, Args...>()) {
+        return;
     } else {
-        if (crochet_in_reactor_thread())
-            detail::throw_status(CROCHET_EREACTORTHREAD, "crochet::wait_for");
-        auto r = detail::submit_callable(std::forward<F>(f), std::forward<Args>(args)...);
+        using R = std::invoke_result_t<std::decay_t<F>, std::decay_t<Args>...>;
+        static_assert(!(detail::follows_v<R> && std::is_pointer_v<detail::yield_t<R>>),
+                      "crochet::wait_for cannot return a pointer the result may own (it dies with the result); "
+                      "use crochet::submit and keep the eventual_result while you use the pointer");
+        if (crochet_in_reactor_thread()) detail::throw_status(CROCHET_EREACTORTHREAD, "crochet::wait_for");
+        auto r = detail::submit_task("crochet::wait_for", true, std::forward<F>(f), std::forward<Args>(args)...);
         try {
             return r.wait(timeout);
         } catch (const timeout_error &) {
+            int expected = detail::call_state::pending;
+            bool never_runs = r.state_->phase.compare_exchange_strong(expected, detail::call_state::abandoned,
+                                                                      std::memory_order_acq_rel);
             r.cancel();
+            // Settle: a call that had not started never will (the gate);
+            // otherwise wait until the result completes, which it does once
+            // the callable returned (or its deferred was cancelled and fired).
+            if (!never_runs) (void)crochet_wait(r.native_handle(), INFINITY, nullptr);
             throw;
         }
     }
 }
 
+/// crochet_defer_to_thread_closure (reactor thread only): runs f(args...) on
+/// the worker pool and returns a deferred that fires on the reactor thread
+/// with its value (a type the C API carries, or void) or fails with what it
+/// threw (call_failed; the exception's type is in the message). The task is
+/// destroyed on the reactor thread. Return it from a submitted callable to
+/// make the result follow it.
+template <class F, class... Args> auto defer_to_thread(F &&f, Args &&...args) {
+    if constexpr (!detail::check_callable<F, Args...>()) {
+        return deferred<void>();
+    } else {
+        using Fn = std::decay_t<F>;
+        using R = std::invoke_result_t<Fn, std::decay_t<Args>...>;
+        using V = detail::value_t<R>;
+        static_assert(std::is_void_v<R> || (detail::is_raw<V> && !detail::follows_v<R>),
+                      "crochet::defer_to_thread: f must return void or a type the C API carries");
+        using task_t = detail::task<Fn, std::decay_t<Args>...>;
+        task_t *t;
+        if constexpr (detail::is_function_pointer_v<F>) {
+            Fn fp = f;
+            if (!fp) throw error(CROCHET_EINVAL, "crochet::defer_to_thread: null function pointer");
+            t = new task_t(nullptr, fp, std::forward<Args>(args)...);
+        } else {
+            t = new task_t(nullptr, std::forward<F>(f), std::forward<Args>(args)...);
+        }
+        crochet_deferred *d = nullptr;
+        detail::check(crochet_defer_to_thread_closure(&d, &task_t::run, t, &task_t::destroy),
+                      "crochet::defer_to_thread");
+        return deferred<std::conditional_t<std::is_void_v<R>, void, V>>::adopt(d);
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Reactor services: callbacks owned by the engine through destroy
+// ---------------------------------------------------------------------------
+
+namespace detail {
+
+/// A callable the engine calls back and destroys (exactly once). An
+/// exception escaping it calls std::terminate, as with std::thread: there
+/// is no caller to give it to.
+template <class F> struct callback final {
+    F f;
+    static void call(void *p) noexcept { static_cast<callback *>(p)->f(); }
+    static void on_fd(int fd, void *p) noexcept {
+        if constexpr (std::is_invocable_v<F &, int>) static_cast<callback *>(p)->f(fd);
+        else static_cast<callback *>(p)->f();
+    }
+    static void destroy(void *p) noexcept { delete static_cast<callback *>(p); }
+};
+
+template <class F> callback<std::decay_t<F>> *make_callback(F &&f) {
+    return new callback<std::decay_t<F>>{std::forward<F>(f)};
+}
+
+} // namespace detail
+
+/// A timer from call_later: cancel it, or drop the handle (which does not
+/// cancel it).
+class delayed_call {
+public:
+    delayed_call() noexcept = default;
+    explicit delayed_call(crochet_delayed_call *c) noexcept : c_(c) {}
+    delayed_call(delayed_call &&o) noexcept : c_(std::exchange(o.c_, nullptr)) {}
+    delayed_call &operator=(delayed_call o) noexcept {
+        std::swap(c_, o.c_);
+        return *this;
+    }
+    ~delayed_call() { crochet_delayed_call_release(c_); }
+    /// True if it will now never run; false if it ran (or began) or was
+    /// cancelled already.
+    bool cancel() {
+        if (!c_) throw error(CROCHET_EINVAL, "crochet::delayed_call::cancel: empty handle");
+        int s = crochet_delayed_call_cancel(c_);
+        if (s == CROCHET_EALREADY) return false;
+        detail::check(s, "crochet::delayed_call::cancel");
+        return true;
+    }
+    crochet_delayed_call *native_handle() const noexcept { return c_; }
+
+private:
+    crochet_delayed_call *c_ = nullptr;
+};
+
+/// Runs f() on the reactor thread soon (any thread), in order with
+/// submissions from this thread. f is destroyed there after it ran, or at
+/// stop. Fire and forget: like a thread, f must own what it uses.
+template <class F> void call_from_thread(F &&f) {
+    auto *c = detail::make_callback(std::forward<F>(f));
+    using C = std::remove_pointer_t<decltype(c)>;
+    detail::check(crochet_call_from_thread(&C::call, c, &C::destroy), "crochet::call_from_thread");
+}
+
+/// Runs f() on the reactor thread after delay (any thread); f is destroyed
+/// after it ran, when cancelled, or at stop.
+template <class Rep, class Period, class F>
+delayed_call call_later(const std::chrono::duration<Rep, Period> &delay, F &&f) {
+    auto *c = detail::make_callback(std::forward<F>(f));
+    using C = std::remove_pointer_t<decltype(c)>;
+    crochet_delayed_call *h = nullptr;
+    detail::check(crochet_call_later(&h, std::chrono::duration<double>(delay).count(), &C::call, c, &C::destroy),
+                  "crochet::call_later");
+    return delayed_call(h);
+}
+
+/// Reactor thread only: calls f(fd) (or f()) while fd is readable; a second
+/// add_reader replaces it. f is destroyed when removed, replaced, or at stop.
+template <class F> void add_reader(int fd, F &&f) {
+    auto *c = detail::make_callback(std::forward<F>(f));
+    using C = std::remove_pointer_t<decltype(c)>;
+    detail::check(crochet_add_reader(fd, &C::on_fd, c, &C::destroy), "crochet::add_reader");
+}
+inline void remove_reader(int fd) { detail::check(crochet_remove_reader(fd), "crochet::remove_reader"); }
+
+/// Reactor thread only: as add_reader, for writability.
+template <class F> void add_writer(int fd, F &&f) {
+    auto *c = detail::make_callback(std::forward<F>(f));
+    using C = std::remove_pointer_t<decltype(c)>;
+    detail::check(crochet_add_writer(fd, &C::on_fd, c, &C::destroy), "crochet::add_writer");
+}
+inline void remove_writer(int fd) { detail::check(crochet_remove_writer(fd), "crochet::remove_writer"); }
+
+/// Runs f() on the reactor thread when it stops, before pending results
+/// fail (any thread; triggers run in reverse order of registration).
+template <class F> void add_shutdown_trigger(F &&f) {
+    auto *c = detail::make_callback(std::forward<F>(f));
+    using C = std::remove_pointer_t<decltype(c)>;
+    detail::check(crochet_add_shutdown_trigger(&C::call, c, &C::destroy), "crochet::add_shutdown_trigger");
+}
+
+// ---------------------------------------------------------------------------
+// Logging, versions
+// ---------------------------------------------------------------------------
+
+/// Sends the library's log records to f(int level, const char *message)
+/// (CROCHET_LOG_DEBUG .. CROCHET_LOG_ERROR), called on the library's
+/// logging thread, one record at a time. The previous handler is destroyed
+/// on that thread after its last call. An exception f throws is dropped.
+template <class F> void set_log_handler(F &&f) {
+    using Fn = std::decay_t<F>;
+    static_assert(std::is_invocable_v<Fn &, int, const char *>,
+                  "crochet::set_log_handler: f must be callable as f(int level, const char *message)");
+    struct handler {
+        Fn f;
+        static void log(int level, const char *message, void *p) noexcept {
+            try {
+                static_cast<handler *>(p)->f(level, message);
+            } catch (...) {
+            }
+        }
+        static void destroy(void *p) noexcept { delete static_cast<handler *>(p); }
+    };
+    auto *h = new handler{std::forward<F>(f)};
+    detail::check(crochet_set_log_handler(&handler::log, h, &handler::destroy), "crochet::set_log_handler");
+}
+
+/// Back to the default handler (stderr).
+inline void reset_log_handler() { detail::check(crochet_set_log_handler(nullptr, nullptr, nullptr), "crochet::reset_log_handler"); }
+
+/// Waits until every record made so far was delivered; false if timeout
+/// passed first. Not on the reactor thread or in a handler.
+template <class Rep, class Period> bool log_flush(const std::chrono::duration<Rep, Period> &timeout) {
+    int s = crochet_log_flush(std::chrono::duration<double>(timeout).count());
+    if (s == CROCHET_ETIMEDOUT) return false;
+    detail::check(s, "crochet::log_flush");
+    return true;
+}
+
 /// The runtime library's version string.
 inline const char *version() noexcept { return crochet_version(); }
+/// The runtime library's MAJOR*10000 + MINOR*100 + PATCH (compare with
+/// CROCHET_VERSION_NUMBER, the header's).
+inline unsigned version_number() noexcept { return crochet_version_number(); }
+/// "CROCHET_ETIMEDOUT", ... for a status.
+inline const char *status_name(int status) noexcept { return crochet_status_name(status); }
 
 } // namespace crochet
 
