@@ -4,7 +4,10 @@
 set -euo pipefail
 packages=("$@")
 if [ ${#packages[@]} -eq 0 ]; then
-    packages=(libffi-dev pkg-config libcurl4-openssl-dev valgrind python3-pip)
+    # patchelf: `make` (dist) removes SwiftPM's RUNPATH from the shipped library.
+    # cmake, meson, ninja-build: make test-install builds consumers of the install.
+    packages=(libffi-dev pkg-config libcurl4-openssl-dev valgrind python3-pip
+              patchelf cmake meson ninja-build)
 fi
 missing=()
 for p in "${packages[@]}"; do
