@@ -53,15 +53,19 @@ private let returnsPendingDeferred: @convention(c) () -> UnsafeMutableRawPointer
     return Unmanaged.passRetained(d).toOpaque()
 }
 
-/// Raises and also returns a deferred: the deferred must be released unused.
+/// Raises and also returns a deferred it keeps: the engine must leave the
+/// returned deferred alone (neither follow nor release it).
 private let raisedDeferredReleased = Counter()
+nonisolated(unsafe) private var raisedDeferredKept: Unmanaged<DeferredCore>?
 private let raisesAndReturnsDeferred: @convention(c) () -> UnsafeMutableRawPointer? = {
     final class Watch { deinit { raisedDeferredReleased.increment() } }
     let d = DeferredCore()
     let watch = Watch()
     d.addCallback(.closure { _ in _ = watch })
     "both".withCString { _ = RaiseSlot.raise(code: 12, message: $0) }
-    return Unmanaged.passRetained(d).toOpaque()
+    let kept = Unmanaged.passRetained(d)
+    raisedDeferredKept = kept
+    return kept.toOpaque()
 }
 
 /// The address of a C-convention function value.
@@ -230,11 +234,13 @@ struct ForeignCallTests {
         try callFromThread { pendingDeferred.value = nil }
     }
 
-    @Test("a call that raises and returns a deferred fails, and the deferred is released")
+    @Test("a call that raises and returns a deferred fails, and the deferred stays the function's")
     func raiseWithDeferred() throws {
         let (status, _, result) = try call(fn(raisesAndReturnsDeferred), returning: .deferred)
         #expect(status == .failed)
         #expect(result.observedFailure()?.code == 12)
+        #expect(raisedDeferredReleased.value == 0)   // the function's reference is intact
+        raisedDeferredKept?.release()
         #expect(raisedDeferredReleased.wait(for: 1))
     }
 

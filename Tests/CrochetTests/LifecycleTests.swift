@@ -184,7 +184,7 @@ struct MisuseTests {
                 let r = try runInReactor { () throws -> Int in throw TestError.code(31337) }
                 #expect(spinUntil { r.isDone })
             }
-            Log.flush()
+            _ = Log.flush(deadline: .never)
         }
         let stderr = String(decoding: try #require(result).standardErrorContent, as: UTF8.self)
         #expect(stderr.contains("Unhandled error in EventualResult: CROCHET_EFAILED (-3): code(31337)"), "\(stderr)")
@@ -220,7 +220,7 @@ struct MisuseTests {
                 #expect(spinUntil { stopped.isDone })
             }
             Log.emit(.info, "sentinel")
-            Log.flush()
+            _ = Log.flush(deadline: .never)
         }
         let stderr = String(decoding: try #require(result).standardErrorContent, as: UTF8.self)
         #expect(stderr.contains("sentinel"))
@@ -239,7 +239,7 @@ struct MisuseTests {
                 }
                 #expect(spinUntil { r.isDone })
             }
-            Log.flush()
+            _ = Log.flush(deadline: .never)
         }
         let stderr = String(decoding: try #require(result).standardErrorContent, as: UTF8.self)
         #expect(stderr.contains("Unhandled error in EventualResult: CROCHET_ECANCELLED (-4)"), "\(stderr)")

@@ -18,7 +18,7 @@ struct ResultCoreTests {
         #expect(!r.complete(status: 0, value: .int32(2), outcome: nil))
         #expect(!r.complete(status: Status.failed.rawValue, value: .void, outcome: Failure(code: 1, message: "x")))
         var v = Value.void
-        #expect(r.wait(deadline: -1, value: &v) == 0)
+        #expect(r.wait(deadline: .never, value: &v) == 0)
         #expect(v == .int32(1))
         #expect(r.outcome == nil)
     }
@@ -27,7 +27,7 @@ struct ResultCoreTests {
     func repeatedWaits() {
         let r = newResult()
         r.succeed(.double(1.5))
-        for deadline: Int64 in [-1, 0, deadline(in: 1)] {
+        for deadline: Deadline in [.never, .poll, deadline(in: 1)] {
             var v = Value.void
             #expect(r.wait(deadline: deadline, value: &v) == 0)
             #expect(v == .double(1.5))
@@ -39,7 +39,7 @@ struct ResultCoreTests {
         let r = newResult()
         var v = Value.void
         let start = cl_now_ns()
-        #expect(r.wait(deadline: 0, value: &v) == Status.timedOut.rawValue)
+        #expect(r.wait(deadline: .poll, value: &v) == Status.timedOut.rawValue)
         #expect(cl_now_ns() - start < 1_000_000_000)
         #expect(v == .void)
     }
@@ -49,7 +49,7 @@ struct ResultCoreTests {
         let r = newResult()
         var v = Value.void
         let start = cl_now_ns()
-        #expect(r.wait(deadline: start + 30_000_000, value: &v) == Status.timedOut.rawValue)
+        #expect(r.wait(deadline: deadline(in: 0.03), value: &v) == Status.timedOut.rawValue)
         #expect(cl_now_ns() - start >= 30_000_000)
         let completer = TestThread { r.succeed(.int64(99)) }
         #expect(r.wait(deadline: deadline(in: patienceSeconds), value: &v) == 0)
@@ -155,7 +155,7 @@ struct ResultCoreTests {
         let r = newResult()
         r.fail(Failure(code: 5, message: "five"))
         var v = Value.void
-        #expect(r.wait(deadline: 0, value: &v) == Status.failed.rawValue)
+        #expect(r.wait(deadline: .poll, value: &v) == Status.failed.rawValue)
         #expect(r.state.load(ordering: .relaxed) & ResultCore.Bit.observed != 0)
     }
 
@@ -182,7 +182,7 @@ struct ResultCoreTests {
         r.succeed(.int32(4))
         r.requestCancel()
         var v = Value.void
-        #expect(r.wait(deadline: 0, value: &v) == 0)
+        #expect(r.wait(deadline: .poll, value: &v) == 0)
         #expect(v == .int32(4))
     }
 

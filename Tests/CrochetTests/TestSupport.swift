@@ -103,7 +103,7 @@ func spinUntil(seconds: Double = patienceSeconds, _ condition: () -> Bool) -> Bo
 }
 
 /// A monotonic deadline `seconds` from now, for `ResultCore.wait(deadline:)`.
-func deadline(in seconds: Double) -> Int64 { cl_now_ns() + Int64(seconds * 1e9) }
+func deadline(in seconds: Double) -> Deadline { Deadline(seconds: seconds)! }
 
 /// An OS thread (not a Swift concurrency thread) running `body`.
 final class TestThread: @unchecked Sendable {

@@ -1,3 +1,4 @@
+import CLinux
 import Testing
 @testable import Crochet
 
@@ -132,21 +133,21 @@ struct DurationTests {
 
     @Test("a zero timeout polls, a negative one is invalid, a huge one has no limit")
     func deadlines() throws {
-        #expect(try Duration.zero.deadline() == 0)
-        #expect(try Duration.seconds(Int64.max).deadline() == -1)
-        #expect(try Duration.seconds(1).deadline() > 0)
+        #expect(try Duration.zero.deadline() == .poll)
+        #expect(try Duration.seconds(Int64.max).deadline() == .never)
+        #expect(try Duration.seconds(1).deadline().nanoseconds > cl_now_ns())
         #expect(throws: CrochetError.self) { try Duration.milliseconds(-1).deadline() }
         #expect(throws: CrochetError.self) { try Duration.seconds(Int64.min).deadline() }
     }
 
     @Test("a timeout in seconds (C API) maps NaN and negatives to nil, infinity to no limit")
     func secondsDeadlines() {
-        #expect(Submission.deadline(seconds: .nan) == nil)
-        #expect(Submission.deadline(seconds: -1) == nil)
-        #expect(Submission.deadline(seconds: -0.0) == 0)
-        #expect(Submission.deadline(seconds: 0) == 0)
-        #expect(Submission.deadline(seconds: .infinity) == -1)
-        #expect(Submission.deadline(seconds: 1e300) == -1)
-        #expect((Submission.deadline(seconds: 1) ?? 0) > 0)
+        #expect(Deadline(seconds: .nan) == nil)
+        #expect(Deadline(seconds: -1) == nil)
+        #expect(Deadline(seconds: -0.0) == .poll)
+        #expect(Deadline(seconds: 0) == .poll)
+        #expect(Deadline(seconds: .infinity) == .never)
+        #expect(Deadline(seconds: 1e300) == .never)
+        #expect(Deadline(seconds: 1).map { $0.nanoseconds > cl_now_ns() && !$0.hasPassed } == true)
     }
 }
