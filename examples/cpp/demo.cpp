@@ -1,6 +1,6 @@
-// A short tour of libcrochet from C++ (bindings/cpp/crochet.hpp): setup,
-// a function pointer, a lambda, a wait with a timeout, wait_for, and a
-// failure caught as crochet::call_failed.
+// A short tour of libcrochet 0.2 from C++ (bindings/cpp/crochet.hpp): setup,
+// a function pointer, a lambda, a wait with a timeout, wait_for, failures,
+// and a lambda returning a deferred that a timer fires.
 //
 //   g++ -std=c++17 examples/cpp/demo.cpp -rdynamic -pthread
 //       $(pkg-config --cflags --libs crochet) -o demo
@@ -16,8 +16,8 @@
 
 using namespace std::chrono_literals;
 
-// Runs on the reactor thread, called through libffi: its signature gives the
-// argument and return types.
+// Runs on the reactor thread, called by the binding's closure trampoline
+// (no libffi): any signature works, and what it throws fails the call.
 int32_t add(int32_t a, int32_t b) { return a + b; }
 
 // Fails the C way: crochet_raise marks the call failed, with a traceback.
@@ -32,14 +32,15 @@ int32_t parse_port(const char *text) {
 }
 
 int main() {
-    std::printf("libcrochet %s\n", crochet::version());
+    std::printf("libcrochet %s (header %s)\n", crochet::version(), CROCHET_VERSION_STRING);
     crochet::setup();
 
     // 1. A function pointer: the result is an eventual_result<int32_t>.
     auto sum = crochet::submit(add, 20, 22);
     std::printf("1. add(20, 22) = %d\n", sum.wait(1s));
 
-    // 2. A lambda with captures may return any movable type.
+    // 2. A lambda with captures may return any movable type. It is copied
+    //    with its captures, like std::thread's function: capture by value.
     std::string who = "reactor";
     auto greeting = crochet::submit([who] {
         return std::vector<std::string>{"hello from the", who, crochet::in_reactor_thread() ? "thread" : "?"};
@@ -55,21 +56,34 @@ int main() {
     try {
         late.wait(10ms);
     } catch (const crochet::timeout_error &e) {
-        std::printf("3. wait(10 ms): %s\n", e.what());
+        std::printf("3. wait(10 ms): %s (%s)\n", e.what(), e.status_name());
     }
     go.set_value();
     std::printf("   wait(5 s): %d\n", late.wait(5s));
 
-    // 4. wait_for: submit and wait in one call.
+    // 4. wait_for: submit and wait in one call. A lambda given to wait_for
+    //    may capture locals by reference: on a timeout wait_for waits until
+    //    a running call has returned before it throws.
     std::printf("4. wait_for(add(40, 2)) = %d\n", crochet::wait_for(1s, add, 40, 2));
-    std::printf("   wait_for(lambda) = %s\n", crochet::wait_for(1s, [] { return std::string("done"); }).c_str());
+    int local = 0;
+    crochet::wait_for(1s, [&local] { local = 7; });
+    std::printf("   wait_for([&local] { local = 7; }) -> local = %d\n", local);
 
-    // 5. Failures: crochet_raise gives call_failed; a C++ exception thrown on
+    // 5. A lambda returning crochet::deferred<T>: the result follows it, here
+    //    fired by a timer 20 ms later.
+    auto answer = crochet::submit([] {
+        auto d = crochet::deferred<std::string>::create();
+        crochet::call_later(20ms, [d]() mutable { d.callback("fired by a timer"); });
+        return d;
+    });
+    std::printf("5. deferred: %s\n", answer.wait(1s).c_str());
+
+    // 6. Failures: crochet_raise gives call_failed; a C++ exception thrown on
     //    the reactor thread comes back with its own type.
     try {
         crochet::wait_for(1s, parse_port, "eighty");
     } catch (const crochet::call_failed &e) {
-        std::printf("5. parse_port(\"eighty\"): code %d, %s\n   traceback:\n%s", e.code(), e.what(),
+        std::printf("6. parse_port(\"eighty\"): code %d, %s\n   traceback:\n%s", e.code(), e.what(),
                     e.traceback().c_str());
     }
     try {
