@@ -2,6 +2,7 @@
 """Generates the API reference (docs/api/*.md) from include/crochet.h.
 
     scripts/gen-api-docs.py [HEADER [OUTDIR]]     (defaults: include/crochet.h docs/api)
+    scripts/gen-api-docs.py --check-links FILE.md...   relative links must stay in the tree
 
 The header is the contract and the only source: this script adds no prose of
 its own beyond headings and links. Like zstd's manual (made from zstd.h), it
@@ -403,7 +404,32 @@ def version_of(path):
     return m.group(1) if m else "?"
 
 
+def check_links(files):
+    """Fails when a Markdown file links a path that is not a file or directory
+    inside the repository (the current directory): a clone must be whole."""
+    root = os.path.realpath(".")
+    bad = []
+    for path in files:
+        with open(path, encoding="utf-8") as f:
+            text = f.read()
+        text = re.sub(r"```.*?```", "", text, flags=re.S)       # not inside code blocks
+        for target in re.findall(r"\]\(([^)\s]+)\)", text):
+            if re.match(r"^[a-z][a-z0-9+.-]*:", target) or target.startswith("#"):
+                continue                                       # a URL or an anchor
+            rel = target.split("#", 1)[0]
+            full = os.path.realpath(os.path.join(os.path.dirname(path), rel))
+            if not (full == root or full.startswith(root + os.sep)) or not os.path.exists(full):
+                bad.append("%s: %s" % (path, target))
+    for b in bad:
+        print("broken or outside the repository: " + b, file=sys.stderr)
+    if bad:
+        sys.exit(1)
+    print("links: %d files, every relative link inside the repository" % len(files))
+
+
 def main(argv):
+    if len(argv) > 1 and argv[1] == "--check-links":
+        return check_links(argv[2:])
     header = argv[1] if len(argv) > 1 else "include/crochet.h"
     outdir = argv[2] if len(argv) > 2 else "docs/api"
     overview, preamble, sections = parse(header)

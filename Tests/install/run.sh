@@ -107,6 +107,18 @@ sections=$(readelf -S -W "$lib")
 check "stripped: no .symtab" bash -c '! grep -q " \.symtab " <<<"$1"' _ "$sections"
 check "stripped: no .debug_* sections" bash -c '! grep -q " \.debug_" <<<"$1"' _ "$sections"
 check ".gnu_debuglink names $soname.debug" bash -c 'readelf -p .gnu_debuglink "$1" | grep -q "$2"' _ "$lib" "$soname.debug"
+debuglink_crc_matches() {  # the CRC-32 in .gnu_debuglink is the debug file's (what gdb checks)
+    python3 - "$1" "$2" <<'PY'
+import subprocess, sys, tempfile, zlib
+lib, debug = sys.argv[1:]
+with tempfile.NamedTemporaryFile() as t:
+    subprocess.run(["objcopy", "--dump-section", ".gnu_debuglink=" + t.name, lib], check=True)
+    link = open(t.name, "rb").read()
+crc = int.from_bytes(link[-4:], "little")
+sys.exit(0 if crc == zlib.crc32(open(debug, "rb").read()) & 0xffffffff else 1)
+PY
+}
+check ".gnu_debuglink CRC matches the installed $soname.debug" debuglink_crc_matches "$lib" "$dest$libdir/.debug/$soname.debug"
 check "$soname.debug holds the DWARF" bash -c 'readelf -S -W "$1" | grep -q " \.debug_info "' _ "$dest$libdir/.debug/$soname.debug"
 others=$(nm -D --defined-only "$lib" | awk '$2 ~ /^[A-Z]$/ {print $3}' | grep -v '^crochet_' || true)
 check "exports only crochet_* symbols (global or weak)" test -z "$others"
