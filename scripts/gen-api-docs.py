@@ -83,6 +83,9 @@ class Item:
     def names(self):
         names = []
         for chunk in split_declarations(self.code):
+            if re.match(r"^\s*enum\s*\{", chunk):                 # an anonymous enum: its constants
+                names.extend(n for n in re.findall(r"\b([A-Za-z_]\w*)\s*=", chunk) if n not in names)
+                continue
             for pattern in NAME_PATTERNS:
                 m = pattern.search(chunk)
                 if m:
