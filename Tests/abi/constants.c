@@ -17,6 +17,7 @@ int main(void) {
     EXPECT(CROCHET_EFAILED, -3); EXPECT(CROCHET_ECANCELLED, -4); EXPECT(CROCHET_EINVAL, -5);
     EXPECT(CROCHET_ESTATE, -6); EXPECT(CROCHET_EREACTORTHREAD, -7); EXPECT(CROCHET_ENOTFOUND, -8);
     EXPECT(CROCHET_ENOMEM, -9); EXPECT(CROCHET_EALREADY, -10); EXPECT(CROCHET_ENOTREACTOR, -11);
+    EXPECT(CROCHET_EAGAIN, -12);
     EXPECT(CROCHET_TYPE_VOID, 0); EXPECT(CROCHET_TYPE_INT8, 1); EXPECT(CROCHET_TYPE_UINT8, 2);
     EXPECT(CROCHET_TYPE_INT16, 3); EXPECT(CROCHET_TYPE_UINT16, 4); EXPECT(CROCHET_TYPE_INT32, 5);
     EXPECT(CROCHET_TYPE_UINT32, 6); EXPECT(CROCHET_TYPE_INT64, 7); EXPECT(CROCHET_TYPE_UINT64, 8);
@@ -25,14 +26,21 @@ int main(void) {
     EXPECT(CROCHET_LOG_DEBUG, 10); EXPECT(CROCHET_LOG_INFO, 20);
     EXPECT(CROCHET_LOG_WARNING, 30); EXPECT(CROCHET_LOG_ERROR, 40);
     EXPECT(sizeof(crochet_value), 16);
-    const char *seen[12];
-    for (int code = 0; code >= -11; code--) {
+    const char *seen[13];
+    for (int code = 0; code >= -12; code--) {
         const char *text = crochet_strerror(code);
         if (!text || !*text) { fprintf(stderr, "crochet_strerror(%d) is empty\n", code); bad++; continue; }
         for (int j = 0; j < -code; j++)
             if (strcmp(seen[j], text) == 0) { fprintf(stderr, "codes %d and %d share \"%s\"\n", -j, code, text); bad++; }
         seen[-code] = text;
     }
+    for (int code = 0; code >= -12; code--) {
+        const char *name = crochet_status_name(code);
+        if (!name || strncmp(name, "CROCHET_", 8) != 0 || strcmp(name, "CROCHET_EUNKNOWN") == 0) {
+            fprintf(stderr, "crochet_status_name(%d) is \"%s\"\n", code, name ? name : "(null)"); bad++;
+        }
+    }
+    if (strcmp(crochet_status_name(-13), "CROCHET_EUNKNOWN") != 0) { fprintf(stderr, "-13 is not unknown\n"); bad++; }
     if (!crochet_strerror(12345) || !crochet_strerror(-12345)) { fprintf(stderr, "unknown code: NULL\n"); bad++; }
     return bad != 0;
 }

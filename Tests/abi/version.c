@@ -1,4 +1,4 @@
-/* Prints the header's version string and the library's, for check-abi.sh. */
+/* Prints the header's version (string, number) and the library's, for check-abi.sh. */
 #include <crochet.h>
 #include <stdio.h>
 #include <string.h>
@@ -11,6 +11,12 @@ int main(void) {
         fprintf(stderr, "version macros disagree: %s vs %s\n", expected, CROCHET_VERSION_STRING);
         return 1;
     }
-    printf("%s %s\n", CROCHET_VERSION_STRING, crochet_version());
+    if (CROCHET_VERSION_NUMBER != CROCHET_VERSION_MAJOR * 10000 + CROCHET_VERSION_MINOR * 100 + CROCHET_VERSION_PATCH) {
+        fprintf(stderr, "CROCHET_VERSION_NUMBER %d disagrees with the macros\n", CROCHET_VERSION_NUMBER);
+        return 1;
+    }
+    /* header string, runtime string, header number, runtime number */
+    printf("%s %s %d %u\n", CROCHET_VERSION_STRING, crochet_version(), CROCHET_VERSION_NUMBER,
+           crochet_version_number());
     return 0;
 }
