@@ -21,19 +21,25 @@ libcrochet C library, through ctypes.
 ctypes foreign functions with argtypes and restype set are called natively on
 the reactor thread: run_in_reactor(libc.labs)(-5).wait(1) == 5.
 
+A native function that returns a crochet_deferred * declares
+restype = libcrochet.deferred_of(c_char_p) (or another ctypes type): its
+result is the value the deferred fires with.
+
 The library is found through $CROCHET_LIBRARY, a copy in libcrochet/_lib/,
-or `pkg-config --variable=libdir crochet`.
+or `pkg-config --variable=libdir crochet`; its MAJOR.MINOR must be this
+package's (__version__, which is CROCHET_VERSION_STRING of include/crochet.h).
 """
 
+from ._version import __version__
 from ._native import library_path as _library_path, lib as _lib
 from ._errors import (AlreadyCalledError, CallFailed, CancelledError, CrochetError, Failure,
-                      ReactorStopped, TimeoutError)
-from ._runtime import (call_from_thread, in_reactor_thread, no_setup, run, setup, stop)
+                      ReactorStopped, TimeoutError, TryAgain)
+from ._lifecycle import in_reactor_thread, no_setup, run, setup, stop
 from ._results import EventualResult, retrieve_result
-from ._deferred import Deferred, DelayedCall, call_later
+from ._deferred import Deferred
+from ._services import DelayedCall, call_from_thread, call_later
+from ._foreign import deferred_of
 from ._calls import run_in_reactor, wait_for
-
-__version__ = "0.1.0"
 
 
 def library_version():
@@ -50,6 +56,7 @@ __all__ = [
     "setup", "no_setup", "run", "stop", "in_reactor_thread",
     "run_in_reactor", "wait_for", "retrieve_result",
     "EventualResult", "Failure", "Deferred", "DelayedCall", "call_later", "call_from_thread",
-    "TimeoutError", "ReactorStopped", "CancelledError", "CallFailed", "AlreadyCalledError",
-    "CrochetError", "library_version", "library_path",
+    "deferred_of", "TimeoutError", "ReactorStopped", "CancelledError", "CallFailed",
+    "AlreadyCalledError", "TryAgain", "CrochetError", "library_version", "library_path",
+    "__version__",
 ]

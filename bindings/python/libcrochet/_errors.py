@@ -1,4 +1,7 @@
-"""Exceptions and the Failure returned by EventualResult.original_failure()."""
+"""Exceptions, the Failure returned by EventualResult.original_failure(), and
+how a Python exception becomes a C failure (crochet_raise's code and message)."""
+
+import traceback as _traceback
 
 
 class CrochetError(Exception):
@@ -21,6 +24,11 @@ class CancelledError(CrochetError):
 class AlreadyCalledError(CrochetError):
     """A Deferred fired twice, or a delayed call was cancelled after it ran
     or was cancelled."""
+
+
+class TryAgain(CrochetError):
+    """A configured bound is reached (CROCHET_EAGAIN: too many queued calls,
+    or the result store is full): retry later."""
 
 
 class CallFailed(CrochetError):
@@ -60,3 +68,39 @@ class Failure:
 
     def __repr__(self):
         return "<libcrochet.Failure %s: %s>" % (self.type.__name__, self.value)
+
+
+def describe(exc, tb=None):
+    """The traceback text of an exception, as Python prints it."""
+    if tb is None:
+        tb = exc.__traceback__
+    return "".join(_traceback.format_exception(type(exc), exc, tb))
+
+
+def failure_code(exc):
+    """The C failure code of a Python exception: CancelledError keeps its
+    meaning (CROCHET_ECANCELLED), anything else is CROCHET_EFAILED."""
+    from ._native import ECANCELLED, EFAILED
+    return ECANCELLED if isinstance(exc, CancelledError) else EFAILED
+
+
+def c_message(text):
+    """A failure message as the C API takes it (NUL-free UTF-8)."""
+    return text.replace("\0", "\\0").encode("utf-8", "replace")
+
+
+class PythonFailure:
+    """A Python exception that failed a call, kept by whatever the waiter can
+    reach (the call, or the Deferred it fired): (exception, traceback, text),
+    and the code and message the engine was given, to recognise it."""
+
+    __slots__ = ("value", "tb", "text", "code", "message")
+
+    def __init__(self, value, tb, text):
+        self.value, self.tb, self.text = value, tb, text
+        self.code = failure_code(value)
+        self.message = c_message(text)
+
+    def matches(self, code, message):
+        """Whether the engine's failure (code, message bytes) is this one."""
+        return code == self.code and message == self.message

@@ -1,7 +1,7 @@
 """Finding libcrochet.so and declaring the C API of include/crochet.h to ctypes.
 
-Nothing here calls into the library beyond loading it; the rest of the package
-uses `lib` and the constants below.
+Nothing here calls into the library beyond loading it and reading its status
+table; the rest of the package uses `lib` and the constants below.
 """
 
 import ctypes
@@ -10,24 +10,12 @@ import shutil
 import subprocess
 import warnings
 from ctypes import (CFUNCTYPE, POINTER, Structure, Union, c_char_p, c_double, c_float, c_int,
-                    c_int8, c_int16, c_int32, c_int64, c_size_t, c_uint8, c_uint16, c_uint32,
-                    c_uint64, c_void_p)
+                    c_int8, c_int16, c_int32, c_int64, c_size_t, c_uint, c_uint8, c_uint16,
+                    c_uint32, c_uint64, c_void_p)
 
-# Status codes (ABI values, shared/API.md).
-OK = 0
-ETIMEDOUT = -1
-ESTOPPED = -2
-EFAILED = -3
-ECANCELLED = -4
-EINVAL = -5
-ESTATE = -6
-EREACTORTHREAD = -7
-ENOTFOUND = -8
-ENOMEM = -9
-EALREADY = -10
-ENOTREACTOR = -11
+from ._version import __version__
 
-# crochet_type tags.
+# crochet_type tags (ABI values; tests/test_header.py checks them against the header).
 TYPE_VOID = 0
 TYPE_INT8, TYPE_UINT8 = 1, 2
 TYPE_INT16, TYPE_UINT16 = 3, 4
@@ -60,16 +48,20 @@ FIELD_OF_TYPE = {
     TYPE_FLOAT: "f32", TYPE_DOUBLE: "f64", TYPE_POINTER: "ptr",
 }
 
-# Callback types of the C API.
-CALL_FN = CFUNCTYPE(c_void_p, c_void_p)              # our trampoline: crochet_deferred *(*)(void *)
-CTX_FN = CFUNCTYPE(None, c_void_p)                   # void (*)(void *ctx)
+# Callback types of the C API (crochet_closure_fn, which returns a
+# crochet_value by value, is made in _closure.py: ctypes cannot).
+CTX_FN = CFUNCTYPE(None, c_void_p)                   # void (*)(void *ctx), also destroy
 CANCELLER_FN = CFUNCTYPE(None, c_void_p, c_void_p)   # crochet_canceller
 LOG_FN = CFUNCTYPE(None, c_int, c_char_p, c_void_p)  # crochet_log_fn
+NO_CTX_FN = CTX_FN()                                 # NULL
 NO_CANCELLER = CANCELLER_FN()                        # NULL
 NO_LOG_HANDLER = LOG_FN()                            # NULL: the library's default
 
 LIBRARY_NAME = "libcrochet.so"
 ENV_VARIABLE = "CROCHET_LIBRARY"
+# The ABI changes with MAJOR.MINOR before 1.0 (MAJOR after): the library
+# must have the binding's.
+_MAJOR, _MINOR = (int(x) for x in __version__.split(".")[:2])
 
 
 def _candidates():
@@ -105,6 +97,24 @@ def _candidates():
     yield (how, os.path.join(libdir, LIBRARY_NAME), None)
 
 
+def _compatible(lib):
+    """None if lib is a libcrochet with the binding's MAJOR.MINOR, else why not."""
+    try:
+        lib.crochet_version.restype = c_char_p
+        version = lib.crochet_version().decode()
+    except AttributeError:
+        return "not a libcrochet (no crochet_version)"
+    if not hasattr(lib, "crochet_version_number"):
+        return "libcrochet %s is older than 0.2 (this binding needs %d.%d)" % (
+            version, _MAJOR, _MINOR)
+    lib.crochet_version_number.restype = c_uint
+    number = lib.crochet_version_number()
+    if (number // 10000, number // 100 % 100) != (_MAJOR, _MINOR):
+        return "libcrochet %s has another ABI (this binding needs %d.%d)" % (
+            version, _MAJOR, _MINOR)
+    return None
+
+
 def load():
     """Loads libcrochet.so from the first place that works, or raises ImportError
     naming every place tried and why each failed."""
@@ -115,9 +125,12 @@ def load():
             continue
         try:
             lib = ctypes.CDLL(path)
-            lib.crochet_version  # a libcrochet, not some other library
-        except (OSError, AttributeError) as e:
+        except OSError as e:
             tried.append("  - %s: cannot load %s: %s" % (how, path, e))
+            continue
+        why = _compatible(lib)
+        if why is not None:
+            tried.append("  - %s: %s: %s" % (how, path, why))
             continue
         if tried and tried[0].startswith("  - the %s" % ENV_VARIABLE) and os.environ.get(ENV_VARIABLE):
             warnings.warn("libcrochet: %s; using %s instead" % (tried[0].strip(" -"), path),
@@ -140,40 +153,74 @@ def _declare(lib):
     vp = c_void_p
     out = POINTER(c_void_p)
     fn("crochet_strerror", c_char_p, c_int)
+    fn("crochet_status_name", c_char_p, c_int)
     fn("crochet_version", c_char_p)
+    fn("crochet_version_number", c_uint)
     fn("crochet_setup", c_int)
     fn("crochet_no_setup", c_int)
     fn("crochet_run", c_int)
     fn("crochet_stop", c_int)
     fn("crochet_in_reactor_thread", c_int)
     fn("crochet_submit", c_int, out, vp, c_int, POINTER(Value), c_size_t)
+    fn("crochet_submit_closure", c_int, out, vp, vp, CTX_FN)
     fn("crochet_raise", None, c_int, c_char_p)
     fn("crochet_wait", c_int, vp, c_double, POINTER(Value))
     fn("crochet_cancel", c_int, vp)
     fn("crochet_original_failure", vp, vp)
     fn("crochet_stash", c_int, vp, POINTER(c_uint64))
     fn("crochet_retrieve", c_int, out, c_uint64)
-    fn("crochet_result_retain", vp, vp)
     fn("crochet_result_release", None, vp)
     fn("crochet_failure_code", c_int, vp)
     fn("crochet_failure_message", c_char_p, vp)
     fn("crochet_failure_traceback", c_char_p, vp)
-    fn("crochet_deferred_new", c_int, out, CANCELLER_FN, vp)
+    fn("crochet_deferred_new", c_int, out, CANCELLER_FN, vp, CTX_FN)
     fn("crochet_deferred_callback", c_int, vp, Value)
+    fn("crochet_deferred_callback_owned", c_int, vp, vp, CTX_FN)
     fn("crochet_deferred_errback", c_int, vp, c_int, c_char_p)
     fn("crochet_deferred_cancel", c_int, vp)
     fn("crochet_deferred_retain", vp, vp)
     fn("crochet_deferred_release", None, vp)
-    fn("crochet_call_from_thread", c_int, CTX_FN, vp)
-    fn("crochet_call_later", c_int, out, c_double, CTX_FN, vp)
+    fn("crochet_call_from_thread", c_int, CTX_FN, vp, CTX_FN)
+    fn("crochet_call_later", c_int, out, c_double, CTX_FN, vp, CTX_FN)
     fn("crochet_delayed_call_cancel", c_int, vp)
     fn("crochet_delayed_call_release", None, vp)
-    fn("crochet_add_shutdown_trigger", c_int, CTX_FN, vp)
-    fn("crochet_set_log_handler", None, LOG_FN, vp)
+    fn("crochet_set_log_handler", c_int, LOG_FN, vp, CTX_FN)
+    fn("crochet_log_flush", c_int, c_double)
 
 
 lib, library_path = load()
 _declare(lib)
+
+
+def _status_table():
+    """name -> value of every status, from the library's own table
+    (crochet_status_name), so that no value is copied here."""
+    table = {}
+    for value in range(0, -256, -1):
+        name = lib.crochet_status_name(value).decode()
+        if name != "CROCHET_EUNKNOWN":
+            table[name] = value
+    return table
+
+
+STATUS = _status_table()
+STATUS_NAME = {value: name for name, value in STATUS.items()}
+try:
+    OK = STATUS["CROCHET_OK"]
+    ETIMEDOUT = STATUS["CROCHET_ETIMEDOUT"]
+    ESTOPPED = STATUS["CROCHET_ESTOPPED"]
+    EFAILED = STATUS["CROCHET_EFAILED"]
+    ECANCELLED = STATUS["CROCHET_ECANCELLED"]
+    EINVAL = STATUS["CROCHET_EINVAL"]
+    ESTATE = STATUS["CROCHET_ESTATE"]
+    EREACTORTHREAD = STATUS["CROCHET_EREACTORTHREAD"]
+    ENOTFOUND = STATUS["CROCHET_ENOTFOUND"]
+    ENOMEM = STATUS["CROCHET_ENOMEM"]
+    EALREADY = STATUS["CROCHET_EALREADY"]
+    ENOTREACTOR = STATUS["CROCHET_ENOTREACTOR"]
+    EAGAIN = STATUS["CROCHET_EAGAIN"]
+except KeyError as e:  # pragma: no cover - an incomplete library
+    raise ImportError("libcrochet at %s does not name status %s" % (library_path, e)) from None
 
 
 def strerror(status):

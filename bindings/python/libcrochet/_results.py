@@ -1,30 +1,32 @@
-"""EventualResult, the result store (stash / retrieve_result)."""
+"""EventualResult, and the result store (stash / retrieve_result).
+
+An EventualResult is a reference to the engine's result and nothing more
+that lives longer: the value is the engine's (_values.py), the store is the
+engine's (crochet_stash / crochet_retrieve). What it adds is the Python side
+of a failure: the exception object a Python call raised, reached through the
+call it made (see _get_failure).
+"""
 
 import ctypes
 import numbers
 import threading
 import time
+import weakref
 
-from . import _native, _runtime
+from . import _lifecycle, _native, _values
 from ._errors import CallFailed, CancelledError, Failure, ReactorStopped, TimeoutError
+from ._args import seconds
 from ._native import lib
-from ._runtime import error_for_status, logger, pending
+from ._status import error_for_status
+
+# Waits are done in slices so that Ctrl-C reaches the main thread.
+WAIT_SLICE = 0.1
 
 _failure_lock = threading.Lock()
-_stash_lock = threading.Lock()
-# id -> the EventualResult stashed under it, so retrieve_result returns the
-# very object that was stashed (the native store holds its own reference).
-_stash = {}
-
-
-def plain_value(v):
-    """A crochet_value as a Python value, from its type tag alone."""
-    if v.type == _native.TYPE_VOID:
-        return None
-    field = _native.FIELD_OF_TYPE.get(v.type)
-    if field is None:
-        raise ValueError("unknown crochet_type tag %d" % v.type)
-    return getattr(v.u, field)
+# stash id -> the EventualResult stashed under it, while that object lives, so
+# that retrieve_result gives back the same object (as crochet does). Weak: it
+# keeps nothing alive; the engine's store holds the result itself.
+_stashed = weakref.WeakValueDictionary()
 
 
 class EventualResult:
@@ -32,12 +34,10 @@ class EventualResult:
     EventualResult). Made by functions decorated with run_in_reactor; do not
     create it yourself."""
 
-    def __init__(self, handle, call=None, native=None, token=None):
-        # One reference to the native result, ours.
-        self._handle = handle
-        self._call = call        # a _calls.PythonCall, for Python functions
-        self._native = native    # a _calls.NativeCall, for ctypes functions
-        self._token = token      # its key in _runtime.pending, if any
+    def __init__(self, handle, call=None, native=None):
+        self._handle = handle    # one reference to the engine's result, ours
+        self._call = call        # the _calls.PythonCall, for a Python function
+        self._native = native    # the _foreign.NativeCall, for a ctypes function
         self._failure = None
 
     # -- waiting -----------------------------------------------------------
@@ -52,16 +52,12 @@ class EventualResult:
         while True:
             if finite:
                 remaining = max(0.0, deadline - time.monotonic())
-                piece = min(remaining, _runtime.WAIT_SLICE)
+                piece = min(remaining, WAIT_SLICE)
             else:
-                remaining, piece = float("inf"), _runtime.WAIT_SLICE
+                remaining, piece = float("inf"), WAIT_SLICE
             status = lib.crochet_wait(self._handle, piece, ref)
             if status != _native.ETIMEDOUT or remaining <= piece:
-                break
-        if status != _native.ETIMEDOUT and self._token is not None:
-            # The call has run (or never will): what it needed can go.
-            pending.pop(self._token, None)
-        return status, value
+                return status, value
 
     def wait(self, timeout=None):
         """Returns the result, or raises the exception if the call failed.
@@ -71,16 +67,14 @@ class EventualResult:
         exists. Once there is a result, every wait() returns (or raises) the
         same. RuntimeError on the reactor thread. ReactorStopped if the reactor
         stopped first; CancelledError if the call was cancelled."""
-        t = _runtime.seconds(timeout)
-        if _runtime.in_reactor_thread():
+        t = seconds(timeout)
+        if _lifecycle.in_reactor_thread():
             raise error_for_status(_native.EREACTORTHREAD, "EventualResult.wait()")
         status, value = self._wait_status(t)
         if status == _native.OK:
-            if self._call is not None:
-                return self._call.value()
             if self._native is not None:
                 return self._native.result(value)
-            return plain_value(value)
+            return _values.decode(value)
         if status == _native.ETIMEDOUT:
             raise TimeoutError("no result within %r seconds" % (timeout,))
         if status in (_native.EFAILED, _native.ECANCELLED, _native.ESTOPPED):
@@ -91,6 +85,10 @@ class EventualResult:
     # -- failures ----------------------------------------------------------
 
     def _get_failure(self):
+        """The Failure: the engine's code, message and traceback; its value is
+        the Python exception that caused it when this object can reach it
+        (the call's, or the one a Deferred the call returned failed with),
+        else an exception made from the code."""
         with _failure_lock:
             if self._failure is not None:
                 return self._failure
@@ -98,11 +96,12 @@ class EventualResult:
             if not f:
                 return None
             code = lib.crochet_failure_code(f)
-            message = lib.crochet_failure_message(f).decode("utf-8", "replace")
+            raw = lib.crochet_failure_message(f)
+            message = raw.decode("utf-8", "replace")
             native_tb = lib.crochet_failure_traceback(f).decode("utf-8", "replace")
-            raised = self._call.failure() if self._call is not None else None
-            if raised is not None:
-                value, tb, text = raised
+            python = self._call.failure(code, raw) if self._call is not None else None
+            if python is not None:
+                value, tb, text = python.value, python.tb, python.text
             else:
                 tb, text = None, native_tb
                 if code == _native.ESTOPPED:
@@ -133,24 +132,17 @@ class EventualResult:
         """Stores this EventualResult in the process-wide store and returns an
         integer id; retrieve_result(id) gives it back (once). Results still
         stashed at exit have their failures logged."""
-        with _stash_lock:
-            rid = ctypes.c_uint64()
-            status = lib.crochet_stash(self._handle, ctypes.byref(rid))
-            if status != _native.OK:
-                raise error_for_status(status, "EventualResult.stash()")
-            _stash[rid.value] = self
+        rid = ctypes.c_uint64()
+        status = lib.crochet_stash(self._handle, ctypes.byref(rid))
+        if status != _native.OK:
+            raise error_for_status(status, "EventualResult.stash()")
+        _stashed[rid.value] = self
         return rid.value
 
     def __repr__(self):
         return "<libcrochet.EventualResult at %#x>" % id(self)
 
     def __del__(self, _release=lib.crochet_result_release):
-        try:
-            token = self._token
-            if token is not None and token in pending:
-                _runtime.queue_reaper(token)
-        except BaseException:
-            pass
         try:
             if self._handle:
                 _release(self._handle)
@@ -168,37 +160,15 @@ def retrieve_result(result_id):
     if not 0 < rid < 2 ** 64:
         raise KeyError(result_id)
     handle = ctypes.c_void_p()
-    with _stash_lock:
-        status = lib.crochet_retrieve(ctypes.byref(handle), rid)
-        if status == _native.ENOTFOUND:
-            raise KeyError(result_id)
-        if status != _native.OK:
-            raise error_for_status(status, "retrieve_result()")
-        result = _stash.pop(rid, None)
+    status = lib.crochet_retrieve(ctypes.byref(handle), rid)
+    if status == _native.ENOTFOUND:
+        raise KeyError(result_id)
+    if status != _native.OK:
+        raise error_for_status(status, "retrieve_result()")
+    result = _stashed.pop(rid, None)
     if result is None:
-        # Stashed by native code: its values are read from their type tags.
+        # Its EventualResult is gone (or native code stashed it): the value
+        # is read from the engine's result (_values.decode).
         return EventualResult(handle.value)
     lib.crochet_result_release(handle.value)
     return result
-
-
-def _log_stashed_failures():
-    """At exit: logs the failures of results still stashed (as crochet does),
-    and takes them out of the native store so the library does not log them
-    again after logging has gone."""
-    with _stash_lock:
-        items = list(_stash.items())
-    for rid, result in items:
-        failure = result._get_failure()
-        if failure is None:
-            continue
-        logger.error("Unhandled error in stashed EventualResult at exit: %r\n%s",
-                     failure.value, failure.getTraceback())
-        handle = ctypes.c_void_p()
-        with _stash_lock:
-            if lib.crochet_retrieve(ctypes.byref(handle), rid) == _native.OK:
-                lib.crochet_result_release(handle.value)
-                _stash.pop(rid, None)
-
-
-_runtime.exit_hooks.append(_log_stashed_failures)

@@ -25,7 +25,7 @@ libcrochet.setup()
 @pytest.fixture
 def log_capture():
     capture = LogCapture()
-    logger = libcrochet._runtime.logger
+    logger = libcrochet._logging.logger
     logger.addHandler(capture)
     try:
         yield capture

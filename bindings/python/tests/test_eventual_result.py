@@ -10,7 +10,7 @@ import uuid
 import pytest
 
 import libcrochet
-from libcrochet import _runtime
+from libcrochet import _held, _logging
 from helpers import LIMIT, Blocker, deferred_call, on_reactor, sync
 
 
@@ -352,7 +352,7 @@ def test_error_logged_no_wait(log_capture):
     assert record.levelname == "ERROR"
     assert "Unhandled error in EventualResult" in record.getMessage()
     assert "ZeroDivisionError" in record.getMessage()
-    assert _runtime.flush_log()
+    assert _logging.flush()
     assert sum(tag in m for m in log_capture.messages()) == 1
 
 
@@ -396,7 +396,7 @@ def test_observed_failures_not_logged(log_capture):
     sync()
     del waited, looked, cancelled
     gc.collect()
-    assert _runtime.flush_log()
+    assert _logging.flush()
     assert [m for m in log_capture.messages() if tag in m or "CANCELLED" in m] == []
 
 
@@ -404,14 +404,14 @@ def test_dropped_result_frees_the_call():
     """A call whose EventualResult was dropped while it was queued still runs,
     and afterwards nothing of it is kept."""
     ran = threading.Event()
-    before = len(_runtime.pending)
+    before = _held.count()
     with Blocker():
         result = run_later(ran.set)
         del result
         gc.collect()
     sync()
     assert ran.is_set()
-    assert len(_runtime.pending) == before
+    assert _held.count() == before
 
 
 @libcrochet.run_in_reactor
@@ -430,7 +430,7 @@ def test_dropped_cancelled_result_frees_the_call():
     argument = Argument()
     ref = weakref.ref(argument)
     ran = []
-    before = len(_runtime.pending)
+    before = _held.count()
     with Blocker():
         result = run_later(lambda a=argument: ran.append(a))
         result.cancel()
@@ -442,4 +442,4 @@ def test_dropped_cancelled_result_frees_the_call():
     gc.collect()
     assert ran == []
     assert ref() is None
-    assert len(_runtime.pending) == before
+    assert _held.count() == before

@@ -1,0 +1,50 @@
+"""Python objects that the engine holds through a `void *` (a callback's ctx,
+an owned result value): the one mechanism that keeps them alive.
+
+hold(obj) returns a key, the address of a fresh cell [obj]; the engine is
+given the key and DROP as its destroy function. The engine calls
+destroy(ctx) exactly once, when it will never use ctx again (include/crochet.h,
+"Callbacks own their ctx through destroy"), and DROP is the one place where
+the cell goes. Nothing here decides when: the engine does.
+
+The key is the address of a live Python object, so no native pointer can be
+mistaken for one while it is held; `get` maps a pointer back to the object.
+"""
+
+from . import _native
+
+_cells = {}   # key -> [obj], until the engine's destroy(key)
+
+
+def hold(obj):
+    """A new key for obj, valid until DROP(key) (or drop(key))."""
+    cell = [obj]
+    key = id(cell)
+    _cells[key] = cell
+    return key
+
+
+def get(key, default=None):
+    """The object held under key (a pointer from the engine), or default."""
+    cell = _cells.get(key)
+    return default if cell is None else cell[0]
+
+
+def drop(key, _pop=_cells.pop):
+    """Lets go of key. Only for a registration the engine refused and that
+    the contract says stays ours (crochet_deferred_callback_owned)."""
+    _pop(key, None)
+
+
+def count():
+    """How many objects the engine holds (for tests)."""
+    return len(_cells)
+
+
+def _destroy(ctx, _pop=_cells.pop):
+    _pop(ctx, None)
+
+
+# destroy(ctx) for everything hold() made. Never freed: the engine may call
+# it until the process ends.
+DROP = _native.CTX_FN(_destroy)
