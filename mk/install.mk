@@ -35,6 +35,7 @@ DEBUGFILE := $(SONAME).debug
 DOC_FILES := LICENSE README.md CHANGELOG.md SECURITY.md CONTRIBUTING.md
 DOC_PAGES := $(wildcard docs/*.md)
 API_PAGES := $(wildcard docs/api/*.md)
+BINDING_DOCS := bindings/cpp/README.md bindings/python/README.md
 
 # The shipped library, made from the staged one: RUNPATH removed (SwiftPM
 # links $ORIGIN in; an installed library must use the system's search path),
@@ -74,7 +75,8 @@ install-strip: install-files
 install-files:
 	$(crochet_require_built)
 	$(INSTALL) -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(PKGCONFIGDIR) \
-	    $(DESTDIR)$(CMAKEDIR) $(DESTDIR)$(DOCDIR)/api
+	    $(DESTDIR)$(CMAKEDIR) $(DESTDIR)$(DOCDIR)/docs/api $(DESTDIR)$(DOCDIR)/bindings/cpp \
+	    $(DESTDIR)$(DOCDIR)/bindings/python
 	$(INSTALL) -m 644 $(DIST)/lib/$(LIBFILE) $(DESTDIR)$(LIBDIR)/$(LIBFILE)
 	ln -sfn $(LIBFILE) $(DESTDIR)$(LIBDIR)/$(SONAME)
 	ln -sfn $(SONAME) $(DESTDIR)$(LIBDIR)/libcrochet.so
@@ -93,8 +95,12 @@ install-files:
 	    cmake/crochetConfigVersion.cmake.in > $(DESTDIR)$(CMAKEDIR)/crochetConfigVersion.cmake
 	chmod 644 $(DESTDIR)$(PKGCONFIGDIR)/crochet.pc $(DESTDIR)$(CMAKEDIR)/crochetConfig.cmake \
 	    $(DESTDIR)$(CMAKEDIR)/crochetConfigVersion.cmake
-	$(INSTALL) -m 644 $(DOC_FILES) $(DOC_PAGES) $(DESTDIR)$(DOCDIR)/
-	$(INSTALL) -m 644 $(API_PAGES) $(DESTDIR)$(DOCDIR)/api/
+	@# The docs keep the repository's layout, so their relative links work.
+	$(INSTALL) -m 644 $(DOC_FILES) $(DESTDIR)$(DOCDIR)/
+	$(INSTALL) -m 644 $(DOC_PAGES) $(DESTDIR)$(DOCDIR)/docs/
+	$(INSTALL) -m 644 $(API_PAGES) $(DESTDIR)$(DOCDIR)/docs/api/
+	$(INSTALL) -m 644 bindings/cpp/README.md $(DESTDIR)$(DOCDIR)/bindings/cpp/
+	$(INSTALL) -m 644 bindings/python/README.md $(DESTDIR)$(DOCDIR)/bindings/python/
 
 install-debug: install-files
 	$(INSTALL) -d $(DESTDIR)$(DEBUGDIR)
@@ -108,9 +114,10 @@ uninstall:
 	    $(DESTDIR)$(INCLUDEDIR)/crochet.h $(DESTDIR)$(INCLUDEDIR)/crochet.hpp \
 	    $(DESTDIR)$(PKGCONFIGDIR)/crochet.pc \
 	    $(DESTDIR)$(CMAKEDIR)/crochetConfig.cmake $(DESTDIR)$(CMAKEDIR)/crochetConfigVersion.cmake \
-	    $(addprefix $(DESTDIR)$(DOCDIR)/,$(notdir $(DOC_FILES) $(DOC_PAGES))) \
-	    $(addprefix $(DESTDIR)$(DOCDIR)/api/,$(notdir $(API_PAGES)))
-	@for d in $(DESTDIR)$(DOCDIR)/api $(DESTDIR)$(DOCDIR) $(DESTDIR)$(CMAKEDIR) $(DESTDIR)$(DEBUGDIR); do \
+	    $(addprefix $(DESTDIR)$(DOCDIR)/,$(DOC_FILES) $(DOC_PAGES) $(API_PAGES) $(BINDING_DOCS))
+	@for d in $(DESTDIR)$(DOCDIR)/docs/api $(DESTDIR)$(DOCDIR)/docs $(DESTDIR)$(DOCDIR)/bindings/cpp \
+	        $(DESTDIR)$(DOCDIR)/bindings/python $(DESTDIR)$(DOCDIR)/bindings $(DESTDIR)$(DOCDIR) \
+	        $(DESTDIR)$(CMAKEDIR) $(DESTDIR)$(DEBUGDIR); do \
 	    if [ -d "$$d" ]; then rmdir "$$d" 2>/dev/null || echo "uninstall: kept $$d (not empty)"; fi; \
 	done
 

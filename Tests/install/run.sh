@@ -85,7 +85,9 @@ expected=(
     "/usr/share/doc/libcrochet/LICENSE"
     "/usr/share/doc/libcrochet/README.md"
     "/usr/share/doc/libcrochet/CHANGELOG.md"
-    "/usr/share/doc/libcrochet/api/README.md"
+    "/usr/share/doc/libcrochet/docs/concepts.md"
+    "/usr/share/doc/libcrochet/docs/api/README.md"
+    "/usr/share/doc/libcrochet/bindings/cpp/README.md"
 )
 for e in "${expected[@]}"; do
     path=${e%% -> *}
@@ -96,6 +98,9 @@ for e in "${expected[@]}"; do
     fi
 done
 check "installed header is the tree's" cmp -s "$dest/usr/include/crochet.h" include/crochet.h
+check "installed docs: every relative link resolves" bash -c \
+    'cd "$1" && python3 "$2/scripts/gen-api-docs.py" --check-links *.md docs/*.md docs/api/*.md bindings/*/README.md' \
+    _ "$dest/usr/share/doc/libcrochet" "$root"
 check "no file outside /usr" test "$(cd "$dest" && ls)" = usr
 check "library mode 644" test "$(stat -c %a "$lib")" = 644
 
