@@ -11,7 +11,7 @@ reads the header's layout, not C semantics:
   - The comment at the top of the file is the overview (docs/api/README.md).
   - A section starts at a banner: a line of dashes in a comment, a comment
     holding the title, another line of dashes. Each section is one page,
-    named after its title (the words before any parenthesis).
+    named after its title (the words before any parenthesis or colon).
   - A comment directly followed (no blank line) by declarations documents
     them; a comment followed by a blank line is prose of the section.
   - Declarations are kept verbatim (prototypes, typedefs, macros, enums,
@@ -43,8 +43,9 @@ IDENT_RE = re.compile(r"\b(?:crochet|CROCHET)_\w*(?:\(\)|\*)?|\*_[a-z]+\b")
 
 
 def slug(title):
-    """'Calling into the reactor (crochet.run_in_reactor)' -> 'calling-into-the-reactor'."""
-    base = title.split("(")[0].strip() or title
+    """'Calling into the reactor (crochet.run_in_reactor)' -> 'calling-into-the-reactor';
+    'Operability: why ...' -> 'operability'."""
+    base = re.split(r"[(:]", title)[0].strip() or title
     s = re.sub(r"[^a-z0-9]+", "-", base.lower()).strip("-")
     return s or "section"
 
