@@ -984,9 +984,12 @@ auto wait_for(const std::chrono::duration<Rep, Period> &timeout, F &&f, Args &&.
                       "crochet::wait_for cannot return a pointer the result may own (it dies with the result); "
                       "use crochet::submit and keep the eventual_result while you use the pointer");
         if (crochet_in_reactor_thread()) detail::throw_status(CROCHET_EREACTORTHREAD, "crochet::wait_for");
+        double seconds = std::chrono::duration<double>(timeout).count();
+        // An invalid timeout is refused before anything runs (not after).
+        if (!(seconds >= 0)) detail::throw_status(CROCHET_EINVAL, "crochet::wait_for");
         auto r = detail::submit_task("crochet::wait_for", true, std::forward<F>(f), std::forward<Args>(args)...);
         try {
-            return r.wait(timeout);
+            return r.wait_seconds(seconds);
         } catch (const timeout_error &) {
             int expected = detail::call_state::pending;
             bool never_runs = r.state_->phase.compare_exchange_strong(expected, detail::call_state::abandoned,

@@ -609,6 +609,12 @@ TEST(wait_for_timeout_cancels, "wait_for that times out throws timeout_error and
     CHECK_EQ(void_calls.load(), ticks);
     blocker = crochet::eventual_result<bool>();
     CHECK(after_round_trips([&] { return live_tasks() == tasks_before; }));
+    // An invalid timeout is refused before anything is submitted.
+    CHECK_THROWS_AS(crochet::wait_for(-1s, [ran] { (*ran)++; }), crochet::error, CHECK_EQ(e.status(), CROCHET_EINVAL));
+    CHECK_THROWS_AS(crochet::wait_for(std::chrono::duration<double>(NAN), tick), crochet::error,
+                    CHECK_EQ(e.status(), CROCHET_EINVAL));
+    round_trip();
+    CHECK_EQ(ran->load(), 0);
 }
 
 TEST(moved_from_results, "a moved-from result is empty and says so; the moved-to one works") {
