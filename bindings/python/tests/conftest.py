@@ -91,6 +91,11 @@ def native(tmp_path_factory):
     declare("set_flag", None, POINTER(c_int32), c_int32)
     declare("sum32", c_int64, *([c_int32] * 32))
     declare("submit_and_stash", c_uint64, c_int32)
+    declare("owned_destroyed", c_int32)
+    declare("owned_greeting", libcrochet.deferred_of(c_char_p))
+    declare("owned_greeting_later", libcrochet.deferred_of(c_char_p))
+    declare("c_wait_for_owned_greeting", c_void_p)
+    declare("free_string", None, c_void_p)
     lib.path = str(out)
     return lib
 

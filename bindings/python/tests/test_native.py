@@ -328,3 +328,49 @@ def test_void_pointer_arguments(native):
     assert call(f, buffer) == 4
     with pytest.raises(OverflowError):
         libcrochet.run_in_reactor(f)(-1)
+
+
+@pytest.mark.parametrize("name, text", [("owned_greeting", b"hello, owned"),
+                                        ("owned_greeting_later", b"hello, later")])
+def test_wait_for_owned_string(native, name, text):
+    """wait_for on a native function whose deferred fires with an owned
+    strdup string (crochet_deferred_callback_owned) returns the string; the
+    result owned it, so the library frees it once, when the result goes."""
+    f = getattr(native, name)
+    before = native.owned_destroyed()
+    assert libcrochet.wait_for(timeout=LIMIT)(f)() == text
+    gc.collect()
+    assert native.owned_destroyed() == before + 1
+
+
+def test_run_in_reactor_owned_string(native):
+    """The owned string stays the result's while the EventualResult lives:
+    every wait() gives it; it is freed once, when the result goes."""
+    before = native.owned_destroyed()
+    result = libcrochet.run_in_reactor(native.owned_greeting_later)()
+    assert result.wait(LIMIT) == b"hello, later"
+    assert result.wait(LIMIT) == b"hello, later"
+    assert native.owned_destroyed() == before
+    uid = result.stash()
+    del result
+    assert native.owned_destroyed() == before   # the store holds it
+    retrieved = libcrochet.retrieve_result(uid)
+    # A new EventualResult: the restype went with the old one, so the value
+    # is read by its type tag (the pointer), still owned by the result.
+    assert ctypes.string_at(retrieved.wait(LIMIT)) == b"hello, later"
+    del retrieved
+    assert native.owned_destroyed() == before + 1
+
+
+def test_c_wait_for_hands_owned_string_over(native):
+    """crochet_wait_for, from C, hands the owned string to its caller: the
+    library does not free it (the caller does)."""
+    before = native.owned_destroyed()
+    p = native.c_wait_for_owned_greeting()
+    assert p, "crochet_wait_for failed"
+    try:
+        assert ctypes.string_at(p) == b"hello, later"
+        sync()
+        assert native.owned_destroyed() == before
+    finally:
+        native.free_string(p)

@@ -332,3 +332,30 @@ print("parent", where().wait(5) == os.getpid())
 """)
     check(done)
     assert "child 23" in done.stdout and "parent True" in done.stdout
+
+
+def test_exit_runs_queued_calls_first():
+    """At exit the calls already queued run first, in order (0.2, as
+    crochet's reactor drains its queue before stopping); then the reactor
+    stops."""
+    done = run_python(PREAMBLE + """
+@libcrochet.run_in_reactor
+def slow():
+    time.sleep(0.2)
+    print("first", flush=True)
+
+@libcrochet.run_in_reactor
+def second():
+    print("second", flush=True)
+
+@libcrochet.run_in_reactor
+def never():
+    return libcrochet.Deferred()
+
+pending = never()
+slow()
+second()
+print("main exits", flush=True)
+""", timeout=30)
+    check(done)
+    assert done.stdout.split() == ["main exits", "first", "second"]

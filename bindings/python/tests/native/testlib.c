@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -78,3 +79,56 @@ uint64_t submit_and_stash(int32_t x) {
     crochet_result_release(r);
     return id;
 }
+
+/* Owned values (0.2): a deferred fired with crochet_deferred_callback_owned
+ * and a strdup string. count_and_free is its destroy: owned_destroyed() says
+ * how many times the library called it. */
+static int owned_destroyed_count;
+
+static void count_and_free(void *p) {
+    __atomic_add_fetch(&owned_destroyed_count, 1, __ATOMIC_SEQ_CST);
+    free(p);
+}
+
+int32_t owned_destroyed(void) { return __atomic_load_n(&owned_destroyed_count, __ATOMIC_SEQ_CST); }
+
+/* Returns a deferred that has fired with an owned copy of "hello, owned". */
+crochet_deferred *owned_greeting(void) {
+    crochet_deferred *d = NULL;
+    if (crochet_deferred_new(&d, NULL, NULL, NULL) != CROCHET_OK) return NULL;
+    char *s = strdup("hello, owned");
+    if (crochet_deferred_callback_owned(d, s, count_and_free) != CROCHET_OK) free(s);
+    return d;
+}
+
+static void fire_owned_later(void *ctx) {
+    char *s = strdup("hello, later");
+    if (crochet_deferred_callback_owned(ctx, s, count_and_free) != CROCHET_OK) free(s);
+}
+
+static void release_deferred(void *ctx) { crochet_deferred_release(ctx); }
+
+/* Returns a deferred that a timer fires 10 ms later with an owned string. */
+crochet_deferred *owned_greeting_later(void) {
+    crochet_deferred *d = NULL;
+    if (crochet_deferred_new(&d, NULL, NULL, NULL) != CROCHET_OK) return NULL;
+    if (crochet_call_later(NULL, 0.01, fire_owned_later, crochet_deferred_retain(d),
+                           release_deferred) != CROCHET_OK) {
+        crochet_deferred_release(d);
+        return NULL;
+    }
+    return d;
+}
+
+/* A C caller of crochet_wait_for (not on the reactor thread): the owned
+ * string is handed to it, so it is returned here for the caller to free with
+ * free_string(); NULL on any failure. */
+char *c_wait_for_owned_greeting(void) {
+    crochet_value v;
+    if (crochet_wait_for(&v, NULL, 10.0, (crochet_fn)owned_greeting_later, CROCHET_TYPE_DEFERRED,
+                         NULL, 0) != CROCHET_OK || v.type != CROCHET_TYPE_POINTER)
+        return NULL;
+    return v.u.ptr;
+}
+
+void free_string(char *s) { free(s); }
