@@ -358,4 +358,4 @@ second()
 print("main exits", flush=True)
 """, timeout=30)
     check(done)
-    assert done.stdout.split() == ["main exits", "first", "second"]
+    assert done.stdout.splitlines() == ["main exits", "first", "second"]
