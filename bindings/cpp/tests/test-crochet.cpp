@@ -900,6 +900,30 @@ TEST(wait_for_timeout_waits_for_running_call, "a timed-out wait_for returns only
     CHECK_EQ(crochet::submit(add, 1, 1).wait(bounded), 2);
 }
 
+TEST(wait_for_settles_under_races, "whatever a 0 s wait_for races with, the call is never running once it returned") {
+    set_up();
+    int still_running = 0, ran = 0, timed_out = 0;
+    for (int i = 0; i < 5000; i++) {
+        std::atomic<bool> inside{false};
+        int work = 0;
+        try {
+            crochet::wait_for(0s, [&] {
+                inside = true;
+                for (int k = 0; k < (i % 7) * 50; k++) work += k;   // sometimes still running at the timeout
+                ran++;
+                inside = false;
+            });
+        } catch (const crochet::timeout_error &) {
+            timed_out++;
+        }
+        if (inside.load()) still_running++;   // the frame (inside, work, ran) is about to go
+    }
+    CHECK_EQ(still_running, 0);
+    CHECK(timed_out > 0);
+    CHECK_EQ(crochet::submit(add, 2, 2).wait(bounded), 4);
+    (void)ran;
+}
+
 TEST(wait_for_timeout_cancels_followed_deferred, "a timed-out wait_for on a lambda's deferred cancels it and waits") {
     set_up();
     auto cancelled = std::make_shared<std::atomic<int>>(0);
