@@ -9,7 +9,8 @@ import threading
 
 import libcrochet
 
-libcrochet.setup()   # starts the reactor thread; it stops at exit
+libcrochet.setup()   # starts the reactor thread; at exit queued calls run, then it stops
+print("libcrochet", libcrochet.__version__, "(library %s)" % libcrochet.library_version())
 
 
 @libcrochet.run_in_reactor
@@ -60,6 +61,18 @@ print(failed.original_failure().getTraceback().strip().splitlines()[-1])
 
 uid = add(1, 2).stash()
 print("stash and retrieve_result:", libcrochet.retrieve_result(uid).wait(timeout=1))
+
+
+@libcrochet.run_in_reactor
+def make_config():
+    return {"answer": 42}
+
+
+# The engine's result owns the dict: it survives in the result store with no
+# Python reference to the EventualResult, and comes back as the same object.
+uid = make_config().stash()
+config = libcrochet.retrieve_result(uid).wait(timeout=1)
+print("a value kept by the library's store:", config)
 
 # A ctypes foreign function is called natively on the reactor thread.
 libc = ctypes.CDLL(ctypes.util.find_library("c"))
