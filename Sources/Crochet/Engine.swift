@@ -24,6 +24,13 @@ public enum Engine {
     /// The fork generation: bumped in every child, so results inherited from
     /// the parent can tell they will never complete by themselves.
     package static let epoch = Atomic<UInt32>(1)
+    /// The thread that called `exit()` (0 before): stopping never waits for it.
+    package static let exitingThread = Atomic<UInt64>(0)
+    /// How long exit lets the calls queued before it run (crochet's drain).
+    package static let exitDrainNanoseconds: Int64 = 5_000_000_000
+    /// How long exit waits for workers still running jobs.
+    package static let exitWorkerJoinNanoseconds: Int64 = 1_000_000_000
+
     /// The current reactor, unretained (reactors are never freed), for the
     /// lock-free submit path. 0 before setup and in a fresh fork child.
     private static let currentReactor = Atomic<UInt>(0)
@@ -74,6 +81,7 @@ public enum Engine {
             }
             registerProcessHandlers()
             guard let r = Reactor(epoch: epoch.load(ordering: .relaxed)) else { return .outOfMemory }
+            WarmUp.run(on: r)
             var tid: UInt64 = 0
             let rc = cl_thread_start(&tid, { raw in
                 let reactor = Unmanaged<Reactor>.fromOpaque(raw!).takeRetainedValue()
@@ -106,6 +114,7 @@ public enum Engine {
             guard state.mode == .none else { return .wrongState }
             registerProcessHandlers()
             guard let r = Reactor(epoch: epoch.load(ordering: .relaxed)) else { return .outOfMemory }
+            WarmUp.run(on: r)
             state.mode = .noSetUp
             state.reactor = r
             install(r)
@@ -161,31 +170,48 @@ public enum Engine {
 
     // MARK: Exit and fork
 
-    /// The exit handler: stops the reactor, waits (bounded) until every
-    /// pending result completed, logs failures still stashed, flushes the log.
+    /// The exit handler. When exit begins on another thread, the calls
+    /// queued before it run first (for at most `exitDrainNanoseconds`), then
+    /// the reactor stops; on the reactor thread (exit inside a callback)
+    /// nothing more runs and everything pending completes as stopped here.
+    /// Then failures still stashed are logged and every log record is
+    /// delivered. No wait is unbounded.
     package static func atExit() {
         let first: Bool = lock.withLock {
             defer { exited = true }
             return !exited
         }
         guard first else { return }
-        let (r, thread, ownThread) = lock.withLock { (state.reactor, state.thread, state.mode == .setUp) }
+        exitingThread.store(cl_thread_self(), ordering: .releasing)
+        let (r, thread, mode, ranOnce) = lock.withLock { (state.reactor, state.thread, state.mode, state.ranOnce) }
         if let r, r.epoch == epoch.load(ordering: .relaxed) {
-            r.requestStop()
             if r.isCurrentThread {
-                // exit() from a reactor callback: the loop will never resume.
-                if !r.finished.load(ordering: .acquiring) { r.shutDown(pending: r.takePending()) }
-            } else if ownThread {
-                _ = cl_thread_join(thread, 5_000_000_000)
+                r.stopInsideCallback(workerJoinTimeout: exitWorkerJoinNanoseconds)
+            } else if mode == .noSetUp && !ranOnce {
+                _ = stop()   // never ran: stops here, on this thread
             } else {
-                let deadline = cl_now_ns() + 5_000_000_000
-                while !r.finished.load(ordering: .acquiring) && cl_now_ns() < deadline {
-                    usleep(1_000)
+                let deadline = cl_now_ns() + exitDrainNanoseconds
+                _ = r.requestStopAfterQueued()
+                if !waitFinished(r, thread: mode == .setUp ? thread : nil, deadline: deadline) {
+                    // The drain ran out of time: stop now, and wait a little more.
+                    r.requestStop()
+                    _ = waitFinished(r, thread: mode == .setUp ? thread : nil,
+                                     deadline: cl_now_ns() + exitWorkerJoinNanoseconds)
                 }
             }
         }
         ResultStore.logStashedFailures()
         Log.flushAtExit()
+    }
+
+    /// Waits until the reactor finished stopping (joining its thread when
+    /// the library owns it), or `deadline` passed. Returns whether it did.
+    private static func waitFinished(_ r: Reactor, thread: UInt64?, deadline: Int64) -> Bool {
+        if let thread {
+            return cl_thread_join(thread, max(0, deadline - cl_now_ns())) == 0
+        }
+        while !r.finished.load(ordering: .acquiring) && cl_now_ns() < deadline { usleep(1_000) }
+        return r.finished.load(ordering: .acquiring)
     }
 
     private static func prepareFork() {
@@ -213,6 +239,9 @@ public enum Engine {
         // The reactor thread does not exist here: forget it. Inherited results
         // complete as stopped when looked at; setup() starts a fresh reactor.
         epoch.add(1, ordering: .relaxed)
+        // If this thread is the reactor's (a callback forked), its loop must
+        // not go on here when the callback returns.
+        state.reactor?.markForkedAway()
         currentReactor.store(0, ordering: .releasing)
         state = State()
         cl_tls_set_reactor(nil)

@@ -302,3 +302,171 @@ TEST(exit_from_reactor_thread) {
     finish_child(&c, 10.0);
     expect_clean_exit(&c);
 }
+
+/* ---- 0.2: the edges of exit ------------------------------------------------ */
+
+static latch hold_entered = LATCH_INIT, hold_release = LATCH_INIT;
+static void hold_reactor(void) {
+    latch_open(&hold_entered);
+    ASSERT(latch_wait(&hold_release, 10.0));
+}
+static void exit_now(void) { exit(0); }
+static int32_t never_runs(int32_t x) {
+    ssize_t w = write(child_log_fd, "behind ran\n", 11);
+    (void)w;
+    return x;
+}
+static void child_say(const char *text) {
+    ssize_t w = write(child_log_fd, text, strlen(text));
+    (void)w;
+}
+
+static crochet_result *behind;   /* a call queued in the same batch as the exiting one, behind it */
+static void *wait_on_behind(void *p) {
+    (void)p;
+    crochet_wait(behind, INFINITY, NULL);   /* must return: exit completes it */
+    return NULL;
+}
+/* Registered before crochet_setup, so it runs after the library's exit handler. */
+static void report_behind(void) {
+    char line[64];
+    snprintf(line, sizeof line, "behind=%s\n", crochet_status_name(crochet_wait(behind, 0, NULL)));
+    child_say(line);
+}
+
+/* Queues exit_now and then `behind` while the reactor is held, so both
+ * arrive in one batch, exit_now first. */
+static void queue_exit_then_behind(void) {
+    crochet_result *holder, *exiter;
+    ASSERT_OK(CROCHET_SUBMIT(&holder, hold_reactor, CROCHET_TYPE_VOID));
+    ASSERT(latch_wait(&hold_entered, 10.0));
+    ASSERT_OK(CROCHET_SUBMIT(&exiter, exit_now, CROCHET_TYPE_VOID));
+    ASSERT_OK(CROCHET_SUBMIT(&behind, never_runs, CROCHET_TYPE_INT32, crochet_int32(1)));
+}
+
+/* exit() inside a submitted call completes the calls queued behind it in the same batch with CROCHET_ESTOPPED, never runs them, and returns well under a second although a thread waits on one with no timeout. */
+TEST(exit_inside_call_completes_calls_behind_it) {
+    struct child c;
+    if (start_child(&c, 1)) {
+        ASSERT_EQ(atexit(report_behind), 0);
+        ASSERT_OK(crochet_setup());
+        queue_exit_then_behind();
+        pthread_t t;
+        ASSERT_EQ(pthread_create(&t, NULL, wait_on_behind, NULL), 0);
+        latch_open(&hold_release);
+        for (;;) pause();
+    }
+    double start = harness_now();
+    finish_child(&c, 10.0);
+    expect_clean_exit(&c);
+    if (harness_now() - start > 1.0) FAIL("exit took %.2f s", harness_now() - start);
+    ASSERT(strstr(c.text, "behind ran") == NULL);
+    ASSERT_CONTAINS(c.text, "behind=CROCHET_ESTOPPED");
+}
+
+static crochet_result *_Atomic worker_target;
+static int32_t worker_waiting(void) {
+    crochet_result *r;
+    while ((r = atomic_load(&worker_target)) == NULL) usleep(1000);
+    child_say("worker waiting\n");
+    return crochet_wait(r, INFINITY, NULL);
+}
+static crochet_deferred *start_waiting_worker(void) {
+    crochet_deferred *d;
+    ASSERT_OK(crochet_defer_to_thread(&d, (crochet_fn)worker_waiting, CROCHET_TYPE_INT32, NULL, 0));
+    return d;
+}
+
+/* exit() inside a call returns promptly while a defer_to_thread worker is blocked (no timeout) on a result queued behind that call: the result completes as stopped and the worker ends. */
+TEST(exit_inside_call_with_worker_blocked_on_pending_result) {
+    struct child c;
+    if (start_child(&c, 1)) {
+        ASSERT_OK(crochet_setup());
+        crochet_result *worker;
+        ASSERT_OK(CROCHET_SUBMIT(&worker, start_waiting_worker, CROCHET_TYPE_DEFERRED));
+        queue_exit_then_behind();
+        atomic_store(&worker_target, behind);
+        usleep(50000);   /* let the worker block in its wait */
+        latch_open(&hold_release);
+        for (;;) pause();
+    }
+    double start = harness_now();
+    finish_child(&c, 10.0);
+    expect_clean_exit(&c);
+    if (harness_now() - start > 1.0) FAIL("exit took %.2f s", harness_now() - start);
+    ASSERT_CONTAINS(c.text, "worker waiting");
+}
+
+static int32_t exit_from_worker(void) { exit(0); }
+static crochet_deferred *defer_exit(void) {
+    crochet_deferred *d;
+    ASSERT_OK(crochet_defer_to_thread(&d, (crochet_fn)exit_from_worker, CROCHET_TYPE_INT32, NULL, 0));
+    return d;
+}
+
+/* exit() called from a defer_to_thread worker returns well under a second (stopping never waits to join the exiting worker). */
+TEST(exit_from_worker_is_prompt) {
+    struct child c;
+    if (start_child(&c, 1)) {
+        ASSERT_OK(crochet_setup());
+        crochet_result *r;
+        ASSERT_OK(CROCHET_SUBMIT(&r, defer_exit, CROCHET_TYPE_DEFERRED));
+        crochet_wait(r, INFINITY, NULL);
+        for (;;) pause();
+    }
+    double start = harness_now();
+    finish_child(&c, 10.0);
+    expect_clean_exit(&c);
+    if (harness_now() - start > 1.0) FAIL("exit took %.2f s", harness_now() - start);
+}
+
+static crochet_result *late_failure;
+/* Registered before crochet_setup: runs after the library's exit handler. */
+static void release_late_failure(void) {
+    crochet_result_release(late_failure);   /* an unobserved failure: logs an ERROR now */
+}
+
+/* A log record made by an exit handler that runs after the library's own (one registered before crochet_setup) still reaches the log handler. */
+TEST(records_made_after_library_exit_handler_are_delivered) {
+    struct child c;
+    if (start_child(&c, 1)) {
+        ASSERT_EQ(atexit(release_late_failure), 0);
+        ASSERT_OK(crochet_set_log_handler(pipe_log, NULL, NULL));
+        ASSERT_OK(crochet_setup());
+        ASSERT_OK(CROCHET_SUBMIT(&late_failure, fails, CROCHET_TYPE_INT32, crochet_int32(4343)));
+        /* Calls run in order: once this one is done, so is the failure, unobserved. */
+        crochet_value v;
+        ASSERT_OK(crochet_wait_for(&v, NULL, 10.0, (crochet_fn)nothing, CROCHET_TYPE_VOID, NULL, 0));
+        exit(0);
+    }
+    finish_child(&c, 10.0);
+    expect_clean_exit(&c);
+    ASSERT_CONTAINS(c.text, "40|Unhandled error in EventualResult");
+    ASSERT_CONTAINS(c.text, "stashed-boom-4343");
+}
+
+static int queued_calls_ran;
+static void count_queued(void) {
+    if (++queued_calls_ran == 1000) child_say("all 1000 ran\n");
+}
+
+/* Calls queued before exit (on another thread) run, in order, before the reactor stops, as crochet's reactor drains them. */
+TEST(calls_queued_before_exit_run) {
+    struct child c;
+    if (start_child(&c, 1)) {
+        ASSERT_OK(crochet_setup());
+        crochet_result *holder;
+        ASSERT_OK(CROCHET_SUBMIT(&holder, hold_reactor, CROCHET_TYPE_VOID));
+        ASSERT(latch_wait(&hold_entered, 10.0));
+        for (int i = 0; i < 1000; i++) {
+            crochet_result *r;
+            ASSERT_OK(CROCHET_SUBMIT(&r, count_queued, CROCHET_TYPE_VOID));
+            crochet_result_release(r);
+        }
+        latch_open(&hold_release);
+        exit(0);
+    }
+    finish_child(&c, 10.0);
+    expect_clean_exit(&c);
+    ASSERT_CONTAINS(c.text, "all 1000 ran");
+}

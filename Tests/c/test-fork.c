@@ -286,3 +286,149 @@ TEST(logging_works_in_child) {
     ASSERT_CONTAINS(text, "child-before-setup");
     ASSERT_CONTAINS(text, "child-after-setup");
 }
+
+/* ---- 0.2: forks made by the library's own threads, and forks under load --- */
+
+static pid_t forked_child;
+static int32_t fork_and_return(int32_t x) {
+    fflush(stdout);
+    fflush(stderr);
+    forked_child = fork();
+    ASSERT(forked_child >= 0);
+    return x;   /* in both processes: the child returns from the call too */
+}
+
+/* A call that forks on the reactor thread, the child returning from the call without exec: the child's copy of the loop does not go on (the child ends), and the parent's round trips are unaffected. */
+TEST(fork_on_reactor_thread_child_returns) {
+    ASSERT_OK(crochet_setup());
+    crochet_value v;
+    ASSERT_OK(crochet_wait_for(&v, NULL, 10.0, (crochet_fn)fork_and_return, CROCHET_TYPE_INT32,
+                               (crochet_value[]){ crochet_int32(5) }, 1));
+    /* Only the parent gets here: the child's thread ended with the call. */
+    ASSERT(forked_child > 0);
+    ASSERT_EQ(v.u.i32, 5);
+    for (int i = 0; i < 2000; i++) {
+        ASSERT_OK(crochet_wait_for(&v, NULL, 2.0, (crochet_fn)add, CROCHET_TYPE_INT32,
+                                   (crochet_value[]){ crochet_int32(i), crochet_int32(1) }, 2));
+        ASSERT_EQ(v.u.i32, i + 1);
+        if (i % 100 == 0) usleep(2000);   /* let the reactor go to sleep now and then */
+    }
+    expect_child_ok(forked_child, 10.0);
+}
+
+static crochet_result *inherited;
+static int32_t fork_and_set_up_in_child(void) {
+    fflush(stdout);
+    fflush(stderr);
+    pid_t pid = fork();
+    ASSERT(pid >= 0);
+    if (pid == 0) {
+        /* In the child, on what was the reactor thread. */
+        ASSERT_EQ(crochet_in_reactor_thread(), 0);
+        ASSERT_STATUS(crochet_wait(inherited, 5.0, NULL), CROCHET_ESTOPPED);
+        ASSERT_OK(crochet_setup());   /* a fresh reactor with its own fds */
+        crochet_value v;
+        ASSERT_OK(crochet_wait_for(&v, NULL, 5.0, (crochet_fn)add, CROCHET_TYPE_INT32,
+                                   (crochet_value[]){ crochet_int32(40), crochet_int32(2) }, 2));
+        ASSERT_EQ(v.u.i32, 42);
+        _exit(0);
+    }
+    forked_child = pid;
+    return 1;
+}
+
+/* A child forked on the reactor thread sees inherited results as CROCHET_ESTOPPED and starts a fresh reactor with crochet_setup(); the parent goes on. */
+TEST(fork_on_reactor_thread_child_sets_up) {
+    ASSERT_OK(crochet_setup());
+    ASSERT_OK(crochet_submit(&inherited, (crochet_fn)never_fires, CROCHET_TYPE_DEFERRED, NULL, 0));
+    crochet_value v;
+    ASSERT_OK(crochet_wait_for(&v, NULL, 10.0, (crochet_fn)fork_and_set_up_in_child, CROCHET_TYPE_INT32, NULL, 0));
+    expect_child_ok(forked_child, 10.0);
+    for (int i = 0; i < 200; i++) {
+        ASSERT_OK(crochet_wait_for(&v, NULL, 2.0, (crochet_fn)add, CROCHET_TYPE_INT32,
+                                   (crochet_value[]){ crochet_int32(i), crochet_int32(1) }, 2));
+        ASSERT_EQ(v.u.i32, i + 1);
+    }
+    ASSERT_STATUS(crochet_wait(inherited, 0, NULL), CROCHET_ETIMEDOUT);   /* still pending in the parent */
+}
+
+static void fork_in_handler(int level, const char *message, void *ctx) {
+    (void)level; (void)ctx;
+    if (!strstr(message, "fork-here")) return;
+    fflush(stdout);
+    fflush(stderr);
+    pid_t pid = fork();
+    if (pid == 0) {
+        /* The child of the logging thread: logging must still work here. */
+        crochet_set_log_handler(NULL, NULL, NULL);
+        if (crochet_setup() != CROCHET_OK) _exit(3);
+        crochet_raise(1, "child-record");
+        if (crochet_log_flush(5.0) != CROCHET_OK) _exit(4);
+        _exit(0);
+    }
+    forked_child = pid;
+}
+
+/* fork() inside a log handler: the child does not deadlock on the logging queue (it logs and flushes), and the parent's logging goes on. */
+TEST(fork_inside_log_handler) {
+    ASSERT_OK(crochet_set_log_handler(fork_in_handler, NULL, NULL));
+    ASSERT_OK(crochet_setup());
+    crochet_raise(1, "fork-here");
+    ASSERT_OK(crochet_log_flush(10.0));
+    ASSERT(forked_child > 0);
+    expect_child_ok(forked_child, 10.0);
+    crochet_raise(1, "after");
+    ASSERT_OK(crochet_log_flush(10.0));
+}
+
+static int32_t raises(int32_t code) {
+    crochet_raise(code, "busy-raise");
+    return 0;
+}
+static int32_t slow_add(int32_t a, int32_t b) { return a + b; }
+static crochet_deferred *defer_slow_add(void) {
+    crochet_deferred *d;
+    ASSERT_OK(crochet_defer_to_thread(&d, (crochet_fn)slow_add, CROCHET_TYPE_INT32,
+                                      (crochet_value[]){ crochet_int32(1), crochet_int32(2) }, 2));
+    return d;
+}
+static atomic_int stop_load;
+static void *keep_library_busy(void *p) {
+    (void)p;
+    while (!atomic_load(&stop_load)) {
+        crochet_result *a, *b;
+        if (crochet_submit(&a, (crochet_fn)raises, CROCHET_TYPE_INT32, (crochet_value[]){ crochet_int32(9) }, 1) == 0) {
+            crochet_wait(a, 1.0, NULL);
+            crochet_result_release(a);
+        }
+        if (crochet_submit(&b, (crochet_fn)defer_slow_add, CROCHET_TYPE_DEFERRED, NULL, 0) == 0) {
+            crochet_wait(b, 1.0, NULL);
+            crochet_result_release(b);
+        }
+    }
+    return NULL;
+}
+
+/* fork() from main while another thread keeps the reactor and workers busy with raising calls and defer_to_thread jobs: every child can set up, run a raising call and exit (FORK_STRESS_ROUNDS, default 60). */
+TEST(fork_under_load) {
+    ASSERT_OK(crochet_setup());
+    pthread_t t[2];
+    for (int i = 0; i < 2; i++) ASSERT_EQ(pthread_create(&t[i], NULL, keep_library_busy, NULL), 0);
+    const char *env = getenv("FORK_STRESS_ROUNDS");
+    int rounds = env ? atoi(env) : 60;
+    for (int i = 0; i < rounds; i++) {
+        pid_t pid = fork_child();
+        if (pid == 0) {
+            alarm(10);   /* a hang in the child is a failure, not a stuck test */
+            if (crochet_setup() != CROCHET_OK) _exit(3);
+            crochet_result *r;
+            if (crochet_submit(&r, (crochet_fn)raises, CROCHET_TYPE_INT32, (crochet_value[]){ crochet_int32(7) }, 1)) _exit(4);
+            if (crochet_wait(r, 5.0, NULL) != CROCHET_EFAILED) _exit(5);
+            crochet_result_release(r);
+            _exit(0);
+        }
+        expect_child_ok(pid, 15.0);
+    }
+    atomic_store(&stop_load, 1);
+    for (int i = 0; i < 2; i++) pthread_join(t[i], NULL);
+}

@@ -388,3 +388,54 @@ TEST(replacing_handler_never_blocks_and_destroys_old_after_its_last_call) {
     ASSERT_EQ(atomic_load(&destroy_on_other_thread), 0);
     ASSERT_EQ(atomic_load(&destroy_calls), 1);
 }
+
+static latch forwarder_entered = LATCH_INIT, reactor_busy = LATCH_INIT, forwarded = LATCH_INIT;
+static atomic_int forward_status = 99;
+static double set_handler_seconds = -1;
+static int32_t forward_record(int32_t x) { return x; }
+static void forwarding_handler(int level, const char *message, void *ctx) {
+    (void)level; (void)ctx;
+    if (!strstr(message, "forward-me")) return;
+    latch_open(&forwarder_entered);
+    ASSERT(latch_wait(&reactor_busy, 10.0));
+    crochet_value v;
+    /* Forwards the record through the reactor, which is busy replacing this handler. */
+    atomic_store(&forward_status, crochet_wait_for(&v, NULL, 5.0, (crochet_fn)forward_record, CROCHET_TYPE_INT32,
+                                                   (crochet_value[]){ crochet_int32(1) }, 1));
+    latch_open(&forwarded);
+}
+static void replace_handler_on_reactor(void) {
+    latch_open(&reactor_busy);
+    usleep(20000);   /* the handler is now inside crochet_wait_for */
+    double start = harness_now();
+    ASSERT_OK(crochet_set_log_handler(record_log, NULL, NULL));
+    set_handler_seconds = harness_now() - start;
+}
+
+/* crochet_set_log_handler on the reactor thread, while the old handler forwards a record through the reactor with crochet_wait_for, returns at once: no deadlock, the forward succeeds. */
+TEST(set_log_handler_on_reactor_does_not_deadlock_with_forwarding_handler) {
+    ASSERT_OK(crochet_set_log_handler(forwarding_handler, NULL, NULL));
+    ASSERT_OK(crochet_setup());
+    crochet_raise(0, "forward-me");   /* outside a call: a warning record */
+    ASSERT(latch_wait(&forwarder_entered, 10.0));
+    crochet_result *r;
+    ASSERT_OK(CROCHET_SUBMIT(&r, replace_handler_on_reactor, CROCHET_TYPE_VOID));
+    ASSERT_OK(crochet_wait(r, 10.0, NULL));
+    ASSERT(latch_wait(&forwarded, 10.0));
+    ASSERT_STATUS(atomic_load(&forward_status), CROCHET_OK);
+    if (set_handler_seconds > 0.5) FAIL("crochet_set_log_handler took %.2f s on the reactor thread", set_handler_seconds);
+    crochet_result_release(r);
+}
+
+/* crochet_log_flush waits until every earlier record was delivered, refuses the reactor thread and a handler, and rejects bad timeouts. */
+TEST(log_flush_delivers_earlier_records) {
+    ASSERT_OK(crochet_set_log_handler(record_log, NULL, NULL));
+    ASSERT_OK(crochet_setup());
+    for (int i = 0; i < 50; i++) crochet_raise(0, "flush-me");
+    crochet_raise(0, "flush-last");
+    ASSERT_OK(crochet_log_flush(10.0));
+    ASSERT(find_record("flush-last") >= 0);
+    ASSERT_STATUS(crochet_log_flush(-1), CROCHET_EINVAL);
+    ASSERT_STATUS(crochet_log_flush(NAN), CROCHET_EINVAL);
+    ASSERT_OK(crochet_log_flush(0));   /* nothing pending: a poll succeeds */
+}

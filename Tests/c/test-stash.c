@@ -89,7 +89,7 @@ static int cmp_u64(const void *a, const void *b) {
     return x < y ? -1 : x > y;
 }
 
-/* 10000 stashes give ids that are never 0, all distinct, not sequential, and spread over the 64-bit range. */
+/* 10000 stashes give ids that are never 0, all distinct, not sequential, below 2^63 (a signed 64-bit column) and spread over that range. */
 TEST(ids_distinct_nonzero_unpredictable) {
     ASSERT_OK(crochet_setup());
     enum { N = 10000 };
@@ -100,17 +100,19 @@ TEST(ids_distinct_nonzero_unpredictable) {
         ASSERT_OK(crochet_stash(r, &ids[i]));
         ASSERT_NE(ids[i], 0);
     }
-    int consecutive = 0, small_steps = 0, top_bit = 0;
+    int consecutive = 0, small_steps = 0, top_bit = 0, high_bit = 0;
     for (int i = 0; i < N; i++) {
         if (i > 0 && ids[i] == ids[i - 1] + 1) consecutive++;
         if (i > 0 && (ids[i] - ids[i - 1] < 1000000 || ids[i - 1] - ids[i] < 1000000)) small_steps++;
         top_bit += (int)(ids[i] >> 63);
+        high_bit += (int)((ids[i] >> 62) & 1);
     }
     if (consecutive) FAIL("%d ids were the previous id + 1 (e.g. %llu, %llu)", consecutive,
                           (unsigned long long)ids[0], (unsigned long long)ids[1]);
     if (small_steps > 5) FAIL("%d ids were within 1e6 of the previous one", small_steps);
-    /* About half of uniformly random ids have the top bit set. */
-    if (top_bit < N * 4 / 10 || top_bit > N * 6 / 10) FAIL("%d of %d ids have the top bit set", top_bit, N);
+    if (top_bit) FAIL("%d of %d ids are 2^63 or more", top_bit, N);
+    /* About half of ids uniform below 2^63 have bit 62 set. */
+    if (high_bit < N * 4 / 10 || high_bit > N * 6 / 10) FAIL("%d of %d ids have bit 62 set", high_bit, N);
     memcpy(sorted, ids, N * sizeof *ids);
     qsort(sorted, N, sizeof *sorted, cmp_u64);
     for (int i = 1; i < N; i++)

@@ -228,8 +228,8 @@ static void cancel_myself(void *ctx) {
 TEST(cancel_while_running_is_ealready) {
     ASSERT_OK(crochet_setup());
     static struct self_cancel s = { NULL, 99, LATCH_INIT };
-    /* call_later stores the handle long before the 50 ms deadline. */
-    ASSERT_OK(crochet_call_later(&s.c, 0.05, cancel_myself, &s, NULL));
+    /* call_later stores the handle before the timer can fire, even with no delay. */
+    ASSERT_OK(crochet_call_later(&s.c, 0, cancel_myself, &s, NULL));
     ASSERT(latch_wait(&s.done, 10.0));
     ASSERT_STATUS(s.status, CROCHET_EALREADY);
     crochet_delayed_call_release(s.c);
@@ -388,4 +388,69 @@ TEST(call_later_huge_finite_delay_is_accepted) {
     ASSERT_OK(crochet_call_later(NULL, 0.05, open_latch, &barrier, NULL));
     ASSERT(latch_wait(&barrier, 10.0));
     ASSERT_EQ(atomic_load(&never_count), 0);
+}
+
+static atomic_int second_ran;
+static latch stopped_by_timer = LATCH_INIT;
+static void stop_from_timer(void *ctx) {
+    (void)ctx;
+    ASSERT_OK(crochet_stop());
+    latch_open(&stopped_by_timer);
+}
+static void second_timer(void *ctx) {
+    (void)ctx;
+    atomic_fetch_add(&second_ran, 1);
+}
+static void schedule_pair_due_together(void *ctx) {
+    (void)ctx;
+    /* Scheduled on the reactor with equal delays: due in the same turn, in this order. */
+    ASSERT_OK(crochet_call_later(NULL, 0.005, stop_from_timer, NULL, NULL));
+    ASSERT_OK(crochet_call_later(NULL, 0.005, second_timer, NULL, NULL));
+}
+
+/* Two timers due together, the first stops the reactor: the second never runs (a timer pending at stop never runs). */
+TEST(timer_due_with_one_that_stops_never_runs) {
+    ASSERT_OK(crochet_setup());
+    run_on_reactor(schedule_pair_due_together, NULL);
+    ASSERT(latch_wait(&stopped_by_timer, 10.0));
+    usleep(50000);
+    ASSERT_EQ(atomic_load(&second_ran), 0);
+}
+
+static void stop_after_timer_is_due(void) {
+    usleep(20000);   /* the 1 ms timer becomes due meanwhile */
+    ASSERT_OK(crochet_stop());
+}
+
+/* A submitted call stops the reactor while a 1 ms timer is due: the timer never runs. */
+TEST(timer_due_when_a_call_stops_never_runs) {
+    ASSERT_OK(crochet_setup());
+    ASSERT_OK(crochet_call_later(NULL, 0.001, second_timer, NULL, NULL));
+    crochet_result *r;
+    ASSERT_OK(CROCHET_SUBMIT(&r, stop_after_timer_is_due, CROCHET_TYPE_VOID));
+    crochet_wait(r, 10.0, NULL);
+    crochet_result_release(r);
+    usleep(50000);
+    ASSERT_EQ(atomic_load(&second_ran), 0);
+}
+
+static crochet_delayed_call *_Atomic published;
+static atomic_int saw_null_handle;
+static latch handle_checked = LATCH_INIT;
+static void read_own_handle(void *ctx) {
+    (void)ctx;
+    if (atomic_load(&published) == NULL) atomic_fetch_add(&saw_null_handle, 1);
+    latch_open(&handle_checked);
+}
+
+/* crochet_call_later stores *out before the timer can fire, so a callback with no delay may read its own handle (1,000 rounds). */
+TEST(call_later_handle_is_published_before_it_fires) {
+    ASSERT_OK(crochet_setup());
+    for (int i = 0; i < 1000; i++) {
+        atomic_store(&published, NULL);
+        ASSERT_OK(crochet_call_later((crochet_delayed_call **)&published, 0, read_own_handle, NULL, NULL));
+        ASSERT(latch_wait_n(&handle_checked, i + 1, 10.0));
+        crochet_delayed_call_release(atomic_load(&published));
+    }
+    ASSERT_EQ(atomic_load(&saw_null_handle), 0);
 }

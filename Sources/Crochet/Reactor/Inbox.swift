@@ -32,6 +32,10 @@ package final class Inbox: @unchecked Sendable {
     /// Whether anything waits, or the inbox was closed (cheap; for spinning).
     @inline(__always) package var hasWork: Bool { head.load(ordering: .relaxed) != 0 }
 
+    /// `hasWork` with a sequentially consistent load: for the loop's last
+    /// look before it sleeps (see `Reactor.wakeIfSleeping`).
+    @inline(__always) package var hasPendingWork: Bool { head.load(ordering: .sequentiallyConsistent) != 0 }
+
     @inline(__always) package var isClosed: Bool { head.load(ordering: .acquiring) & Inbox.closedBit != 0 }
 
     /// Takes every item into `batch` (growing it as needed), newest first:

@@ -10,10 +10,16 @@ import Synchronization
 /// wakes it through the eventfd, which it does only if the reactor sleeps.
 public final class Reactor: @unchecked Sendable {
     package let inbox = Inbox()
-    /// Nonzero once `requestStop` ran. On a cache line of its own (not the
-    /// object's header, whose reference count other threads touch), so the
-    /// per-item check in a batch stays a cache hit.
-    private let stopRequested: UnsafeMutablePointer<UInt32> = {
+    /// Why the loop must leave its normal course: `Halt.stop` once
+    /// `requestStop` ran, `Halt.forked` in a fork child of the reactor thread.
+    /// One word, so the per-item check in a batch is one load; on a cache
+    /// line of its own (not the object's header, whose reference count other
+    /// threads touch), so that check stays a cache hit.
+    private enum Halt {
+        static let stop: UInt32 = 1
+        static let forked: UInt32 = 2
+    }
+    private let halt: UnsafeMutablePointer<UInt32> = {
         let p = UnsafeMutableRawPointer.allocate(byteCount: 64, alignment: 64).bindMemory(to: UInt32.self, capacity: 16)
         p.initialize(repeating: 0, count: 16)
         return p
@@ -35,6 +41,9 @@ public final class Reactor: @unchecked Sendable {
     package private(set) lazy var workers = WorkerPool(reactor: self)
     private var workersStarted = false
     private var batch = Inbox.Batch()
+    /// While a batch runs, the index of the running item: the items below it
+    /// have not run yet (an `exit()` inside the running one must reject them).
+    private var batchCursor = -1
     private let eventCapacity = 256
     private let eventFlags: UnsafeMutablePointer<UInt32>
     private let eventData: UnsafeMutablePointer<UInt64>
@@ -97,14 +106,28 @@ public final class Reactor: @unchecked Sendable {
         case .closed:
             return false
         case .pushedOntoEmpty:
-            // Only the push that made the inbox non-empty may need to wake it.
-            if sleeping.load(ordering: .sequentiallyConsistent),
-               sleeping.exchange(false, ordering: .sequentiallyConsistent) {
-                cl_eventfd_signal(wakeFD)
-            }
+            wakeIfSleeping()
             return true
         case .pushed:
+            // Not only the push onto an empty inbox looks: if that producer
+            // was preempted between its push and its wake-up, the next one
+            // wakes the reactor instead (a load of a line the reactor rarely
+            // writes: cheap).
+            wakeIfSleeping()
             return true
+        }
+    }
+
+    /// Dekker pair with the loop going to sleep: the producer pushed (seq_cst
+    /// RMW) and now reads `sleeping` (seq_cst); the loop stores `sleeping`
+    /// (seq_cst) and then reads the inbox (seq_cst). Sequentially consistent
+    /// on both sides, so on weakly ordered CPUs (AArch64) too, at least one
+    /// side sees the other: no wake-up is lost.
+    @inline(__always)
+    private func wakeIfSleeping() {
+        if sleeping.load(ordering: .sequentiallyConsistent),
+           sleeping.exchange(false, ordering: .sequentiallyConsistent) {
+            cl_eventfd_signal(wakeFD)
         }
     }
 
@@ -122,9 +145,22 @@ public final class Reactor: @unchecked Sendable {
     /// run, even those already taken into the loop's batch, complete as
     /// stopped. Idempotent.
     package func requestStop() {
-        cl_atomic_store_u32(stopRequested, 1)
+        _ = cl_atomic_fetch_or_u32(halt, Halt.stop)
         if inbox.close() { cl_eventfd_signal(wakeFD) }
     }
+
+    /// In a fork child made by the reactor thread (inside a callback): the
+    /// loop must not go on there. It abandons everything it holds (the
+    /// parent owns all of it) and touches neither the epoll fd nor the
+    /// eventfd, which the parent's reactor shares.
+    package func markForkedAway() { _ = cl_atomic_fetch_or_u32(halt, Halt.forked) }
+
+    private var forkedAway: Bool { cl_atomic_load_u32(halt) & Halt.forked != 0 }
+
+    /// Asks the loop to run what is queued now and then stop (the exit
+    /// drain): a marker goes through the inbox behind those calls. False if
+    /// the reactor is already stopping.
+    package func requestStopAfterQueued() -> Bool { enqueue(StopMarker()) }
 
     package var isStopping: Bool { inbox.isClosed }
 
@@ -153,15 +189,19 @@ public final class Reactor: @unchecked Sendable {
             }
             var worked = count > 0
             runBatch(count)
+            if forkedAway { return }
             if timers.count > 0 && runDueTimers() { worked = true }
+            if forkedAway { return }
             if worked {
                 // Under constant load, still look at fds every turn.
                 if watchers.count > 0 { poll(timeout: 0) }
+                if forkedAway { return }
                 continue
             }
             if spinForWork() { continue }
+            if forkedAway { return }
             sleeping.store(true, ordering: .sequentiallyConsistent)
-            if inbox.hasWork {
+            if inbox.hasPendingWork {   // seq_cst: the other half of `wakeIfSleeping`
                 sleeping.store(false, ordering: .relaxed)
                 continue
             }
@@ -169,6 +209,7 @@ public final class Reactor: @unchecked Sendable {
             if let deadline = timers.nextDeadline { timeout = max(0, deadline - cl_now_ns()) }
             poll(timeout: timeout)
             sleeping.store(false, ordering: .relaxed)
+            if forkedAway { return }
         }
     }
 
@@ -182,21 +223,37 @@ public final class Reactor: @unchecked Sendable {
         var i = count - 1
         while i >= 0 {
             if i >= 4 { cl_prefetch(items[i - 4]) }
+            let halted = cl_atomic_load_u32(halt)
+            if halted & Halt.forked != 0 { return }   // the parent's items: leave them be
+            batchCursor = i
             let item = Unmanaged<InboxItem>.fromOpaque(items[i]).takeRetainedValue()
-            if cl_atomic_load_u32(stopRequested) != 0 {
+            if halted != 0 {
                 item.reject(on: self)
             } else {
                 item.run(on: self)
             }
             i -= 1
         }
+        batchCursor = -1
+    }
+
+    /// Rejects the items of the current batch that have not run (below the
+    /// running one); for an exit inside a callback, which never returns to
+    /// the batch.
+    private func rejectRestOfBatch() {
+        guard batchCursor > 0 else { return }
+        let items = batch.items
+        for i in stride(from: batchCursor - 1, through: 0, by: -1) {
+            Unmanaged<InboxItem>.fromOpaque(items[i]).takeRetainedValue().reject(on: self)
+        }
+        batchCursor = -1
     }
 
     private func runDueTimers() -> Bool {
         let now = cl_now_ns()
         var ran = false
         // A timer still pending at stop never runs, even one due in this turn.
-        while cl_atomic_load_u32(stopRequested) == 0, let call = timers.popDue(now: now) {
+        while cl_atomic_load_u32(halt) == 0, let call = timers.popDue(now: now) {
             call.fire()
             ran = true
         }
@@ -238,6 +295,7 @@ public final class Reactor: @unchecked Sendable {
         let readMask = UInt32(EPOLLIN.rawValue | EPOLLERR.rawValue | EPOLLHUP.rawValue | EPOLLRDHUP.rawValue)
         let writeMask = UInt32(EPOLLOUT.rawValue | EPOLLERR.rawValue | EPOLLHUP.rawValue)
         for i in 0..<Int(n) {
+            if forkedAway { return dispatched }
             let data = eventData[i]
             let flags = eventFlags[i]
             let fd = Int32(bitPattern: UInt32(truncatingIfNeeded: data))
@@ -268,9 +326,24 @@ public final class Reactor: @unchecked Sendable {
 
     // MARK: Stopping (reactor thread)
 
+    /// Stops from inside a callback that will never return to the loop
+    /// (`exit()` called in it): what the current batch still holds, what
+    /// is queued, timers and results following deferreds all complete as
+    /// stopped, now, on this thread.
+    package func stopInsideCallback(workerJoinTimeout: Int64) {
+        requestStop()
+        if finished.load(ordering: .acquiring) { return }
+        rejectRestOfBatch()
+        shutDown(pending: takePending(), workerJoinTimeout: workerJoinTimeout)
+        // The loop will never resume: this thread no longer runs a reactor
+        // (later exit handlers on it may wait like any other thread).
+        cl_tls_set_reactor(nil)
+    }
+
     /// Runs the shutdown triggers, completes every pending result with
-    /// `ESTOPPED`, drops timers and watchers, and joins the workers.
-    package func shutDown(pending count: Int) {
+    /// `ESTOPPED`, drops timers and watchers, and joins the workers (within
+    /// `workerJoinTimeout` ns in all, < 0: no bound).
+    package func shutDown(pending count: Int, workerJoinTimeout: Int64 = -1) {
         let list: [() -> Void] = triggersLock.withLock {
             triggers.stopping = true
             let list = triggers.list
@@ -294,7 +367,13 @@ public final class Reactor: @unchecked Sendable {
         }
         timers.removeAll()
         watchers.removeAll()
-        if workersStarted { workers.stop() }
+        if workersStarted { workers.stop(joinTimeout: workerJoinTimeout) }
         finished.store(true, ordering: .releasing)
     }
+}
+
+/// Sent through the inbox behind the calls queued at exit: when the reactor
+/// reaches it, they have run, and it stops.
+package final class StopMarker: InboxItem, @unchecked Sendable {
+    package override func run(on reactor: Reactor) { reactor.requestStop() }
 }

@@ -49,6 +49,8 @@ package final class ThreadJob: InboxItem, @unchecked Sendable {
             let (result, raised) = slot.collect { work(slot) }
             outcome = raised.map { .failure($0) } ?? result
         }
+        // In a fork child the parent's reactor is not ours to wake.
+        if reactor.epoch != Engine.epoch.load(ordering: .relaxed) { return true }
         return reactor.enqueue(self)
     }
 
@@ -156,6 +158,9 @@ package final class WorkerPool: @unchecked Sendable {
             cl_monitor_unlock(monitor)
             // A job cancelled before this claim never runs.
             let cameBack = job.claim() ? job.perform(on: slot, reactor: reactor) : true
+            // A job that forked: in the child this worker must not go on
+            // with the parent's queue (its lock is not even ours to take).
+            if reactor.epoch != Engine.epoch.load(ordering: .relaxed) { return }
             cl_monitor_lock(monitor)
             if !cameBack { leftovers.append(job) }
         }
@@ -163,8 +168,10 @@ package final class WorkerPool: @unchecked Sendable {
     }
 
     /// Reactor thread. Drops jobs not yet started, lets running ones finish,
-    /// joins every worker, and releases what the dropped jobs held.
-    package func stop() {
+    /// joins every worker (within `joinTimeout` ns in all, < 0: no bound;
+    /// never the thread that is calling `exit()`, which waits for the
+    /// reactor), and releases what the dropped jobs held.
+    package func stop(joinTimeout: Int64 = -1) {
         cl_monitor_lock(monitor)
         stopping = true
         let toJoin = threads
@@ -174,7 +181,11 @@ package final class WorkerPool: @unchecked Sendable {
         head = 0
         cl_monitor_broadcast(monitor)
         cl_monitor_unlock(monitor)
-        for tid in toJoin { _ = cl_thread_join(tid, -1) }
+        let deadline = joinTimeout < 0 ? Int64.max : cl_now_ns() + joinTimeout
+        let exiting = Engine.exitingThread.load(ordering: .acquiring)
+        for tid in toJoin where tid != exiting {
+            _ = cl_thread_join(tid, joinTimeout < 0 ? -1 : max(0, deadline - cl_now_ns()))
+        }
         cl_monitor_lock(monitor)
         let ranLate = leftovers
         leftovers.removeAll()

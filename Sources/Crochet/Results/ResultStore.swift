@@ -3,7 +3,9 @@ import CLinux
 /// The process-wide stash (crochet's `EventualResult.stash` and
 /// `retrieve_result`). Ids are a keyed 64-bit permutation (a Feistel network
 /// keyed from the OS's secure random source) of a counter: unpredictable to
-/// anyone without the key, never 0, never reused in this process.
+/// anyone without the key, never 0, never reused in this process, and below
+/// 2^63 (it fits a signed 64-bit database column): the permutation is
+/// restricted to that range by cycle walking, which keeps it one-to-one.
 package enum ResultStore {
     package static let lock = ForkSafeLock()
     nonisolated(unsafe) private static var table: [UInt64: ResultCore] = [:]
@@ -32,19 +34,30 @@ package enum ResultStore {
     /// no randomness for the key.
     package static func stash(_ result: ResultCore) -> UInt64? {
         lock.withLock {
-            if keys.isEmpty {
-                var k = [UInt64](repeating: 0, count: 6)
-                let ok = k.withUnsafeMutableBytes { cl_getrandom($0.baseAddress, $0.count) == 0 }
-                if !ok { return nil }
-                keys = k
-            }
-            var id: UInt64 = 0
-            repeat {
-                counter &+= 1
-                id = permute(counter)
-            } while id == 0
+            guard makeKeys() else { return nil }
+            counter += 1   // stays below 2^63: the walk's domain
+            var id = permute(counter)
+            while id == 0 || id >= 1 << 63 { id = permute(id) }
             table[id] = result
             return id
+        }
+    }
+
+    /// Keys the permutation from the OS's secure random source, once (lock
+    /// held). False if the OS gave no randomness.
+    private static func makeKeys() -> Bool {
+        if !keys.isEmpty { return true }
+        var k = [UInt64](repeating: 0, count: 6)
+        let ok = k.withUnsafeMutableBytes { cl_getrandom($0.baseAddress, $0.count) == 0 }
+        if ok { keys = k }
+        return ok
+    }
+
+    /// At setup: the first-time work (keys, the table's storage) done early.
+    package static func warmUp() {
+        lock.withLock {
+            _ = makeKeys()
+            table.reserveCapacity(16)
         }
     }
 

@@ -119,6 +119,10 @@ public enum Log {
                 let handler = q.handler
                 cl_monitor_unlock(q.monitor)
                 deliver(handler, level, message)
+                // A handler that forked: in the child this thread must not
+                // go on (that queue's lock was taken for the fork and is
+                // gone with it); the child has a fresh queue of its own.
+                if queue !== q { return }
                 cl_monitor_lock(q.monitor)
                 q.delivered += 1
             }
