@@ -117,8 +117,8 @@ def test_stashed_by_native_code(native):
 
 
 def test_log_errors_at_exit():
-    """Failures of results still stashed at exit are logged to the
-    "libcrochet" logger (pending and successful ones are not)."""
+    """Failures of results still stashed at exit are logged, once each, by
+    the library's exit handler (pending and successful ones are not)."""
     done = run_python("""
         import logging, sys
         logging.basicConfig(stream=sys.stdout, level=logging.INFO, format="%(name)s %(levelname)s %(message)s")

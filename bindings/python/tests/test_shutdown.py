@@ -359,3 +359,40 @@ print("main exits", flush=True)
 """, timeout=30)
     check(done)
     assert done.stdout.splitlines() == ["main exits", "first", "second"]
+
+
+def test_exit_with_objects_the_library_holds():
+    """Exit is clean while the library still holds Python objects: values in
+    the result store, results and unfired Deferreds alive in module globals,
+    a pending timer and calls still queued (their destroy runs at stop, before
+    Python finalizes)."""
+    done = run_python(PREAMBLE + """
+class Value:
+    pass
+
+@libcrochet.run_in_reactor
+def make():
+    return Value()
+
+@libcrochet.run_in_reactor
+def unfired():
+    d = libcrochet.Deferred(lambda d: None)
+    kept.append(d)
+    return d
+
+@libcrochet.run_in_reactor
+def block():
+    time.sleep(0.3)
+
+kept = []
+stashed = [make().stash() for _ in range(100)]
+alive = [make() for _ in range(100)]
+following = [unfired() for _ in range(100)]
+timer = libcrochet.call_later(3600, print, "never")
+block()
+queued = [make() for _ in range(1000)]
+print("main exits", flush=True)
+""", timeout=30)
+    check(done)
+    assert done.stdout.splitlines()[0] == "main exits"
+    assert "Fatal" not in done.stderr and "Traceback" not in done.stderr, done.stderr
