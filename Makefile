@@ -39,7 +39,7 @@ deps:
 
 # The self-contained shared library, staged with its header and pkg-config file.
 lib stage: deps
-	swift build -c $(CONFIG) --product crochet
+	swift build -c $(CONFIG) --product crochet --disable-local-rpath
 	@mkdir -p $(STAGE)/lib/pkgconfig $(STAGE)/include
 	@# Copy then rename: a process that has the old library mapped keeps it intact.
 	@cp $(SWIFTPM_BUILD)/libcrochet.so $(STAGE)/lib/.libcrochet.so.tmp

@@ -1,5 +1,6 @@
 /*
  * crochet.h - libcrochet: use an event loop from any thread, from C.
+ * SPDX-License-Identifier: MIT (see LICENSE)
  *
  * A reactor (event loop) runs on a thread the library owns (crochet_setup) or
  * on one of yours (crochet_no_setup + crochet_run). Any thread hands it a
