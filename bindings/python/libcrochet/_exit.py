@@ -35,15 +35,28 @@ def register():
     atexit.register(_at_exit)
 
 
-def _reactor_thread_id(timeout):
-    """Lets the calls queued so far run (up to timeout); returns the native id
-    of the reactor thread, or None if they did not finish in time."""
+_reactor_thread = None   # (pid, native thread id) of the library's reactor thread
+
+
+def _note_reactor_thread():
+    global _reactor_thread
+    _reactor_thread = (os.getpid(), threading.get_native_id())
+
+
+def watch_reactor_thread():
+    """After setup(): the first call the new reactor runs notes its thread."""
+    from ._calls import submit_python
+    submit_python(_note_reactor_thread, (), {}, "setup()")
+
+
+def _drain(timeout):
+    """Lets the calls queued so far run, up to timeout."""
     from ._calls import submit_python
     from ._errors import CrochetError
     try:
-        return submit_python(threading.get_native_id, (), {}, "exit").wait(timeout)
+        submit_python(lambda: None, (), {}, "exit").wait(timeout)
     except (CrochetError, RuntimeError):
-        return None
+        pass
 
 
 def _stop_reactor():
@@ -57,9 +70,10 @@ def _stop_reactor():
             lib.crochet_stop()
             return
         deadline = time.monotonic() + EXIT_TIMEOUT
-        tid = _reactor_thread_id(EXIT_TIMEOUT)
+        _drain(EXIT_TIMEOUT)
         lib.crochet_stop()
-        task = "/proc/self/task/%d" % tid if tid else None
+        pid, tid = _reactor_thread or (None, None)
+        task = "/proc/self/task/%d" % tid if pid == os.getpid() else None
         while task and os.path.exists(task) and time.monotonic() < deadline:
             time.sleep(0.001)
     except BaseException:  # pragma: no cover - never let exit fail

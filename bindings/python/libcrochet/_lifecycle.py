@@ -40,6 +40,7 @@ def setup():
         check(lib.crochet_setup(), "setup()")
         if mode() is None:
             _started("setup")
+            _exit.watch_reactor_thread()
 
 
 def no_setup():

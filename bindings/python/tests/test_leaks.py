@@ -108,6 +108,7 @@ def test_rejected_at_stop_leave_nothing():
             def __init__(self):
                 live.add(self)
 
+        libcrochet.wait_for(10)(lambda: None)()   # setup's own first call has run
         marker = object()
         base, held = sys.getrefcount(marker), _held.count()
         started, release = threading.Event(), threading.Event()
