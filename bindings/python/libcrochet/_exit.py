@@ -9,6 +9,10 @@ which completes every pending result with ReactorStopped (waiters in
 non-daemon threads return, so exit does not hang joining them) and runs
 every destroy; and the binding waits until the reactor thread is gone, after
 which it calls no Python code. Last (atexit), log records go back to stderr.
+
+The library has no call that waits until the reactor thread has finished
+stopping (crochet_stop returns at once), so the binding notes that thread's
+id at setup() and watches /proc/self/task/<id> (Linux) until it is gone.
 """
 
 import atexit

@@ -42,7 +42,12 @@ def count():
 
 
 def _destroy(ctx, _pop=_cells.pop):
-    _pop(ctx, None)
+    if _pop(ctx, None) is None:
+        try:   # the engine broke "exactly once"
+            from ._logging import logger
+            logger.error("libcrochet: destroy(%#x) for a ctx that is not held", ctx or 0)
+        except BaseException:
+            pass
 
 
 # destroy(ctx) for everything hold() made. Never freed: the engine may call

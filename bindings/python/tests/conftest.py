@@ -21,6 +21,18 @@ from helpers import INT_CALLBACK, LogCapture  # noqa: E402
 
 libcrochet.setup()
 
+# Every destroy the engine calls must be for a ctx the binding holds
+# ("exactly once"): libcrochet._held logs an error otherwise.
+_all_records = LogCapture()
+libcrochet._logging.logger.addHandler(_all_records)
+
+
+@pytest.fixture(autouse=True)
+def destroy_exactly_once():
+    yield
+    bad = [m for m in _all_records.messages() if "for a ctx that is not held" in m]
+    assert not bad, bad
+
 
 @pytest.fixture
 def log_capture():
