@@ -1,7 +1,13 @@
-// swift-tools-version: 6.1
+// swift-tools-version: 6.2
 // libcrochet: crochet's API for native code. The Swift core (`Crochet`) is
 // usable from Swift directly; `CrochetC` wraps it in the C ABI of
 // include/crochet.h and ships as the self-contained libcrochet.so.
+//
+// Supported: Linux (glibc), x86-64 and AArch64; Swift 6.2 tools or later.
+// Every target builds in the Swift 6 language mode (complete concurrency
+// checking); the library targets treat warnings as errors. Only the C-ABI
+// product (`crochet`) needs unsafe linker flags; the `Crochet` product
+// needs none, so it works as a version-pinned dependency.
 import Foundation
 import PackageDescription
 
@@ -22,11 +28,17 @@ let soname: String = {
     return major == "0" ? "libcrochet.so.\(major).\(minor)" : "libcrochet.so.\(major)"
 }()
 
+/// Swift 6 mode, warnings are errors (ignored by SwiftPM for remote packages).
+let libraryLanguage: [SwiftSetting] = [.swiftLanguageMode(.v6), .treatAllWarnings(as: .error)]
+
 let package = Package(
     name: "libcrochet",
     products: [
         .library(name: "Crochet", targets: ["Crochet"]),
         .library(name: "crochet", type: .dynamic, targets: ["CrochetC"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.4.0"),
     ],
     targets: [
         .systemLibrary(name: "CFFI", pkgConfig: "libffi",
@@ -35,17 +47,14 @@ let package = Package(
         .target(
             name: "Crochet",
             dependencies: ["CFFI", "CLinux"],
-            swiftSettings: [.swiftLanguageMode(.v5)]
+            swiftSettings: libraryLanguage
         ),
         .systemLibrary(name: "CCrochetHeader"),
         .target(
             name: "CrochetC",
             dependencies: ["Crochet", "CCrochetHeader"],
             exclude: ["exports.map"],
-            swiftSettings: [
-                .swiftLanguageMode(.v5),
-                .enableExperimentalFeature("CImplementation"),
-            ],
+            swiftSettings: libraryLanguage + [.enableExperimentalFeature("CImplementation")],
             linkerSettings: [
                 .unsafeFlags([
                     "-static-stdlib",
@@ -58,12 +67,12 @@ let package = Package(
             name: "SwiftDemo",
             dependencies: ["Crochet"],
             path: "examples/swift",
-            swiftSettings: [.swiftLanguageMode(.v5)]
+            swiftSettings: [.swiftLanguageMode(.v6)]
         ),
         .testTarget(
             name: "CrochetTests",
             dependencies: ["Crochet"],
-            swiftSettings: [.swiftLanguageMode(.v5)]
+            swiftSettings: [.swiftLanguageMode(.v6)]
         ),
     ]
 )

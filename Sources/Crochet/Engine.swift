@@ -4,7 +4,7 @@ import Synchronization
 
 /// The process-wide lifecycle: crochet's `setup` / `no_setup`, running and
 /// stopping the reactor, the exit handler and fork handling.
-public enum Engine {
+package enum Engine {
     package enum Mode { case none, setUp, noSetUp }
 
     private struct State {
@@ -73,7 +73,7 @@ public enum Engine {
 
     /// crochet's `setup()`: starts the reactor on a library-owned thread and
     /// registers the exit handler. Idempotent; no effect after `noSetup()`.
-    public static func setup() -> Status {
+    package static func setup() -> Status {
         lock.withLock {
             switch state.mode {
             case .setUp, .noSetUp: return .ok
@@ -109,7 +109,7 @@ public enum Engine {
     /// crochet's `no_setup()`: initializes with no side effects; the
     /// application runs the reactor itself with `run()`.
     /// `.wrongState` after `setup()` or a second `noSetup()`.
-    public static func noSetup() -> Status {
+    package static func noSetup() -> Status {
         lock.withLock {
             guard state.mode == .none else { return .wrongState }
             registerProcessHandlers()
@@ -124,7 +124,7 @@ public enum Engine {
 
     /// After `noSetup()`, runs the reactor on the calling thread until
     /// `stop()`. `.wrongState` otherwise, or if it runs or ran already.
-    public static func run() -> Status {
+    package static func run() -> Status {
         let r: Reactor? = lock.withLock {
             guard state.mode == .noSetUp, !state.running, !state.ranOnce, let r = state.reactor else { return nil }
             state.running = true
@@ -139,7 +139,7 @@ public enum Engine {
 
     /// Stops the reactor (any thread); returns at once. Every pending result
     /// completes with `ESTOPPED`. `.wrongState` before setup. Idempotent.
-    public static func stop() -> Status {
+    package static func stop() -> Status {
         enum Action { case none, request(Reactor), inline(Reactor) }
         let action: Action = lock.withLock {
             guard let r = state.reactor else { return .none }
@@ -166,7 +166,7 @@ public enum Engine {
     }
 
     /// Whether the calling thread is running a reactor's loop.
-    public static var inReactorThread: Bool { cl_tls_reactor() != nil }
+    package static var inReactorThread: Bool { cl_tls_reactor() != nil }
 
     // MARK: Exit and fork
 

@@ -228,10 +228,10 @@ struct ForeignCallTests {
         let result = try #require(core)
         var value = Value.void
         #expect(result.wait(deadline: deadline(in: 0.02), value: &value) == Status.timedOut.rawValue)
-        try callFromThread { pendingDeferred.value?.succeed(.double(6.5)) }
+        try Crochet.callFromThread { pendingDeferred.value?.succeed(.double(6.5)) }
         #expect(result.wait(deadline: deadline(in: patienceSeconds), value: &value) == 0)
         #expect(value == .double(6.5))
-        try callFromThread { pendingDeferred.value = nil }
+        try Crochet.callFromThread { pendingDeferred.value = nil }
     }
 
     @Test("a call that raises and returns a deferred fails, and the deferred stays the function's")

@@ -4,14 +4,14 @@ import Testing
 @testable import Crochet
 
 // The public Swift API against the process's one global reactor. Every test
-// calls `setup()` (idempotent) first and none stops the reactor.
+// calls `Crochet.setup()` (idempotent) first and none stops the reactor.
 
 /// Occupies the global reactor thread until the returned event is signalled
 /// (or the patience runs out), so that calls submitted meanwhile stay queued.
 private func blockReactor() throws -> Event {
-    try setup()
+    try Crochet.setup()
     let started = Event(), release = Event()
-    try runInReactor { started.signal(); release.wait() }
+    try Crochet.runInReactor { started.signal(); release.wait() }
     try #require(started.wait(), "the reactor did not start the blocking call")
     return release
 }
@@ -19,11 +19,11 @@ private func blockReactor() throws -> Event {
 /// Submits a call returning a pending deferred (kept in the returned box, for
 /// the test to fire from the reactor thread), and waits until the reactor
 /// has made it.
-private func pendingDeferredCall<T>(_ type: T.Type = T.self, canceller: ((Deferred<T>) -> Void)? = nil)
+private func pendingDeferredCall<T: Sendable>(_ type: T.Type = T.self, canceller: (@ReactorActor (Deferred<T>) -> Void)? = nil)
     throws -> (EventualResult<T>, Locked<Deferred<T>?>) {
-    try setup()
+    try Crochet.setup()
     let box = Locked<Deferred<T>?>(nil)
-    let result = try runInReactor { () -> Deferred<T> in
+    let result = try Crochet.runInReactor { () -> Deferred<T> in
         let d = Deferred<T>(canceller: canceller)
         box.value = d
         return d
@@ -54,28 +54,28 @@ private final class Reference: @unchecked Sendable {}
 struct SharedLifecycleTests {
     @Test("setup is idempotent")
     func setupTwice() throws {
-        try setup()
-        try setup()
+        try Crochet.setup()
+        try Crochet.setup()
         #expect(Engine.reactor != nil)
     }
 
     @Test("noSetup after setup is .wrongState")
     func noSetupAfterSetup() throws {
-        try setup()
-        #expect(crochetError { try noSetup() }?.status == .wrongState)
+        try Crochet.setup()
+        #expect(crochetError { try Crochet.noSetup() }?.status == .wrongState)
     }
 
     @Test("runReactor after setup is .wrongState (the library owns the reactor thread)")
     func runAfterSetup() throws {
-        try setup()
-        #expect(crochetError { try runReactor() }?.status == .wrongState)
+        try Crochet.setup()
+        #expect(crochetError { try Crochet.run() }?.status == .wrongState)
     }
 
-    @Test("inReactorThread is false on a test thread and true inside a call")
+    @Test("Crochet.inReactorThread is false on a test thread and true inside a call")
     func inReactorThreadFlag() throws {
-        try setup()
-        #expect(!inReactorThread)
-        #expect(try runInReactor { inReactorThread }.wait(timeout: patience))
+        try Crochet.setup()
+        #expect(!Crochet.inReactorThread)
+        #expect(try Crochet.runInReactor { Crochet.inReactorThread }.wait(timeout: patience))
     }
 }
 
@@ -83,59 +83,59 @@ struct SharedLifecycleTests {
 struct RunInReactorTests {
     @Test("an Int comes back")
     func int() throws {
-        try setup()
-        #expect(try runInReactor { 6 * 7 }.wait(timeout: patience) == 42)
+        try Crochet.setup()
+        #expect(try Crochet.runInReactor { 6 * 7 }.wait(timeout: patience) == 42)
     }
 
     @Test("a String comes back")
     func string() throws {
-        try setup()
-        #expect(try runInReactor { "héllo " + String(repeating: "x", count: 1000) }.wait(timeout: patience)
+        try Crochet.setup()
+        #expect(try Crochet.runInReactor { "héllo " + String(repeating: "x", count: 1000) }.wait(timeout: patience)
                 == "héllo " + String(repeating: "x", count: 1000))
     }
 
     @Test("a struct comes back")
     func structValue() throws {
-        try setup()
+        try Crochet.setup()
         let p = Point(x: -3, y: 2.5, label: "p")
-        #expect(try runInReactor { p }.wait(timeout: patience) == p)
+        #expect(try Crochet.runInReactor { p }.wait(timeout: patience) == p)
     }
 
     @Test("an array and a dictionary come back")
     func collections() throws {
-        try setup()
-        #expect(try runInReactor { Array(0..<1000) }.wait(timeout: patience) == Array(0..<1000))
-        #expect(try runInReactor { ["a": 1, "b": 2] }.wait(timeout: patience) == ["a": 1, "b": 2])
+        try Crochet.setup()
+        #expect(try Crochet.runInReactor { Array(0..<1000) }.wait(timeout: patience) == Array(0..<1000))
+        #expect(try Crochet.runInReactor { ["a": 1, "b": 2] }.wait(timeout: patience) == ["a": 1, "b": 2])
     }
 
     @Test("a class instance comes back as the same object")
     func classIdentity() throws {
-        try setup()
+        try Crochet.setup()
         let object = Reference()
-        #expect(try runInReactor { object }.wait(timeout: patience) === object)
+        #expect(try Crochet.runInReactor { object }.wait(timeout: patience) === object)
     }
 
     @Test("a Void closure completes with ()")
     func void() throws {
-        try setup()
+        try Crochet.setup()
         let ran = Counter()
-        try runInReactor { ran.increment(); return () }.wait(timeout: patience)
+        try Crochet.runInReactor { ran.increment(); return () }.wait(timeout: patience)
         #expect(ran.value == 1)
     }
 
     @Test("an Optional that is nil comes back as nil, one that is not as its value")
     func optionals() throws {
-        try setup()
-        let none: Int? = try runInReactor { Int?.none }.wait(timeout: patience)
+        try Crochet.setup()
+        let none: Int? = try Crochet.runInReactor { Int?.none }.wait(timeout: patience)
         #expect(none == nil)
-        let some: Int? = try runInReactor { Int?.some(5) }.wait(timeout: patience)
+        let some: Int? = try Crochet.runInReactor { Int?.some(5) }.wait(timeout: patience)
         #expect(some == 5)
     }
 
     @Test("a thrown error comes back as .failed carrying the original error")
     func thrownError() throws {
-        try setup()
-        let r = try runInReactor { () throws -> Int in throw TestError.code(31) }
+        try Crochet.setup()
+        let r = try Crochet.runInReactor { () throws -> Int in throw TestError.code(31) }
         let error = crochetError { try r.wait(timeout: patience) }
         guard case .failed(let failure)? = error else {
             Issue.record("expected .failed, got \(String(describing: error))")
@@ -150,29 +150,29 @@ struct RunInReactorTests {
 
     @Test("a closure returning a deferred that throws instead comes back as .failed")
     func deferredClosureThrows() throws {
-        try setup()
-        let r = try runInReactor { () throws -> Deferred<Int> in throw TestError.boom }
+        try Crochet.setup()
+        let r = try Crochet.runInReactor { () throws -> Deferred<Int> in throw TestError.boom }
         #expect(crochetError { try r.wait(timeout: patience) }?.failure?.error as? TestError == .boom)
     }
 
     @Test("calls from one thread run in submission order")
     func submissionOrder() throws {
-        try setup()
+        try Crochet.setup()
         let log = Locked<[Int]>([])
-        let results = try (0..<1000).map { i in try runInReactor { log.withLock { $0.append(i) } } }
+        let results = try (0..<1000).map { i in try Crochet.runInReactor { log.withLock { $0.append(i) } } }
         for r in results { try r.wait(timeout: patience) }
         #expect(log.value == Array(0..<1000))
     }
 
     @Test("4 threads x 1,000 calls all complete with their own values")
     func manyThreads() throws {
-        try setup()
+        try Crochet.setup()
         let wrong = Counter()
         let joined = runThreads(4) { t in
             var results: [(EventualResult<Int>, Int)] = []
             for i in 0..<1000 {
                 let n = t * 10_000 + i
-                if let r = try? runInReactor({ n * 2 }) { results.append((r, n * 2)) } else { wrong.increment() }
+                if let r = try? Crochet.runInReactor({ n * 2 }) { results.append((r, n * 2)) } else { wrong.increment() }
             }
             for (r, expected) in results where (try? r.wait(timeout: patience)) != expected { wrong.increment() }
         }
@@ -182,13 +182,13 @@ struct RunInReactorTests {
 
     @Test("the engine lets go of a returned object and of the closure once the result is gone")
     func noLeaks() throws {
-        try setup()
+        try Crochet.setup()
         weak var weakValue: Reference?
         weak var weakCaptured: Reference?
         do {
             let captured = Reference()
             weakCaptured = captured
-            let r = try runInReactor { () -> Reference in
+            let r = try Crochet.runInReactor { () -> Reference in
                 _ = captured
                 let made = Reference()
                 return made
@@ -203,8 +203,8 @@ struct RunInReactorTests {
 
     @Test("a call can submit another call from the reactor thread without blocking")
     func nestedSubmit() throws {
-        try setup()
-        let inner = try runInReactor { try runInReactor { 9 } }.wait(timeout: patience)
+        try Crochet.setup()
+        let inner = try Crochet.runInReactor { try Crochet.runInReactor { 9 } }.wait(timeout: patience)
         #expect(try inner.wait(timeout: patience) == 9)
     }
 }
@@ -216,7 +216,7 @@ struct EventualResultTests {
         let (r, box) = try pendingDeferredCall(Int.self)
         #expect(crochetError { try r.wait(timeout: .milliseconds(20)) }?.status == .timedOut)
         #expect(!r.isDone)
-        try callFromThread { try? box.value?.callback(5) }
+        try Crochet.callFromThread { try? box.value?.callback(5) }
         #expect(try r.wait(timeout: patience) == 5)
         #expect(r.isDone)
         // Every later wait returns the same value.
@@ -230,14 +230,14 @@ struct EventualResultTests {
         let start = cl_now_ns()
         #expect(crochetError { try r.wait(timeout: .zero) }?.status == .timedOut)
         #expect(cl_now_ns() - start < 1_000_000_000)
-        try callFromThread { try? box.value?.callback(1) }
+        try Crochet.callFromThread { try? box.value?.callback(1) }
         #expect(try r.wait(timeout: patience) == 1)
     }
 
     @Test("a negative timeout is .invalidArgument, even on a finished result")
     func negativeTimeout() throws {
-        try setup()
-        let r = try runInReactor { 1 }
+        try Crochet.setup()
+        let r = try Crochet.runInReactor { 1 }
         _ = try r.wait(timeout: patience)
         #expect(crochetError { try r.wait(timeout: .milliseconds(-1)) }?.status == .invalidArgument)
     }
@@ -245,17 +245,17 @@ struct EventualResultTests {
     @Test("a wait without timeout returns once the value exists")
     func noTimeout() throws {
         let (r, box) = try pendingDeferredCall(String.self)
-        let firer = TestThread { try? callLater(.milliseconds(5)) { try? box.value?.callback("late") } }
+        let firer = TestThread { try? Crochet.callLater(.milliseconds(5)) { try? box.value?.callback("late") } }
         #expect(try r.wait() == "late")
         #expect(firer.join())
     }
 
     @Test("a deferred fired later by callLater completes the result")
     func deferredFiredByCallLater() throws {
-        try setup()
-        let r = try runInReactor { () -> Deferred<Point> in
+        try Crochet.setup()
+        let r = try Crochet.runInReactor { () -> Deferred<Point> in
             let d = Deferred<Point>()
-            try callLater(.milliseconds(10)) { try? d.callback(Point(x: 1, y: 2, label: "later")) }
+            try Crochet.callLater(.milliseconds(10)) { try? d.callback(Point(x: 1, y: 2, label: "later")) }
             return d
         }
         #expect(try r.wait(timeout: patience) == Point(x: 1, y: 2, label: "later"))
@@ -263,10 +263,10 @@ struct EventualResultTests {
 
     @Test("a deferred that errbacks fails the result with the original error")
     func deferredErrback() throws {
-        try setup()
-        let r = try runInReactor { () -> Deferred<Int> in
+        try Crochet.setup()
+        let r = try Crochet.runInReactor { () -> Deferred<Int> in
             let d = Deferred<Int>()
-            try callLater(.zero) { try? d.errback(TestError.code(8)) }
+            try Crochet.callLater(.zero) { try? d.errback(TestError.code(8)) }
             return d
         }
         let error = crochetError { try r.wait(timeout: patience) }
@@ -279,7 +279,7 @@ struct EventualResultTests {
         let (r, box) = try pendingDeferredCall(Int.self)
         let got = Locked<[Int]>([])
         let threads = (0..<8).map { _ in TestThread { if let v = try? r.wait(timeout: patience) { got.withLock { $0.append(v) } } } }
-        try callFromThread { try? box.value?.callback(11) }
+        try Crochet.callFromThread { try? box.value?.callback(11) }
         for t in threads { #expect(t.join()) }
         #expect(got.value == Array(repeating: 11, count: 8))
     }
@@ -287,9 +287,9 @@ struct EventualResultTests {
     @Test("waiting on the reactor thread throws .onReactorThread at once")
     func waitOnReactorThread() throws {
         let (other, box) = try pendingDeferredCall(Int.self)
-        let error = try runInReactor { crochetError { try other.wait(timeout: .seconds(5)) } }.wait(timeout: patience)
+        let error = try Crochet.runInReactor { crochetError { try other.wait(timeout: .seconds(5)) } }.wait(timeout: patience)
         #expect(error?.status == .onReactorThread)
-        try callFromThread { try? box.value?.callback(0) }
+        try Crochet.callFromThread { try? box.value?.callback(0) }
         _ = try other.wait(timeout: patience)
     }
 
@@ -297,11 +297,11 @@ struct EventualResultTests {
     func originalFailure() throws {
         let (pending, box) = try pendingDeferredCall(Int.self)
         #expect(pending.originalFailure == nil)
-        try callFromThread { try? box.value?.callback(3) }
+        try Crochet.callFromThread { try? box.value?.callback(3) }
         _ = try pending.wait(timeout: patience)
         #expect(pending.originalFailure == nil)
 
-        let failing = try runInReactor { () throws -> Int in throw TestError.boom }
+        let failing = try Crochet.runInReactor { () throws -> Int in throw TestError.boom }
         #expect(spinUntil { failing.isDone })
         let f = try #require(failing.originalFailure)
         #expect(f.error as? TestError == .boom)
@@ -310,9 +310,9 @@ struct EventualResultTests {
 
     @Test("waiting for a different type than the call returned is .invalidArgument")
     func wrongType() throws {
-        try setup()
-        let id = try runInReactor { 5 }.stash()
-        let r = try retrieveResult(id, as: String.self)
+        try Crochet.setup()
+        let id = try Crochet.runInReactor { 5 }.stash()
+        let r = try Crochet.retrieveResult(id, as: String.self)
         #expect(crochetError { try r.wait(timeout: patience) }?.status == .invalidArgument)
     }
 }
@@ -331,7 +331,7 @@ struct CancellationTests {
     @Test("cancelling runs the deferred's canceller on the reactor thread")
     func cancellerRuns() throws {
         let onReactor = Locked<Bool?>(nil)
-        let (r, box) = try pendingDeferredCall(Int.self) { _ in onReactor.value = inReactorThread }
+        let (r, box) = try pendingDeferredCall(Int.self) { _ in onReactor.value = Crochet.inReactorThread }
         r.cancel()
         #expect(crochetError { try r.wait(timeout: patience) }?.status == .cancelled)
         #expect(onReactor.value == true)
@@ -350,19 +350,19 @@ struct CancellationTests {
     func cancelBeforeStart() throws {
         let release = try blockReactor()
         let ran = Counter()
-        let r = try runInReactor { ran.increment() }
+        let r = try Crochet.runInReactor { ran.increment() }
         r.cancel()
         release.signal()
         #expect(crochetError { try r.wait(timeout: patience) }?.status == .cancelled)
         // A call queued after it runs, so the cancelled one had its turn.
-        try runInReactor {}.wait(timeout: patience)
+        try Crochet.runInReactor {}.wait(timeout: patience)
         #expect(ran.value == 0)
     }
 
     @Test("cancelling a finished result leaves it unchanged")
     func cancelAfterDone() throws {
-        try setup()
-        let r = try runInReactor { 12 }
+        try Crochet.setup()
+        let r = try Crochet.runInReactor { 12 }
         #expect(try r.wait(timeout: patience) == 12)
         r.cancel()
         #expect(try r.wait(timeout: patience) == 12)
@@ -377,16 +377,16 @@ struct CancellationTests {
         r.cancel()
         #expect(crochetError { try r.wait(timeout: patience) }?.status == .cancelled)
         r.cancel()
-        try runInReactor {}.wait(timeout: patience)
+        try Crochet.runInReactor {}.wait(timeout: patience)
         #expect(calls.value == 1)
         _ = box
     }
 
     @Test("a running plain call cannot be cancelled: it completes with its value")
     func cancelRunningCall() throws {
-        try setup()
+        try Crochet.setup()
         let started = Event(), release = Event()
-        let r = try runInReactor { () -> Int in started.signal(); release.wait(); return 4 }
+        let r = try Crochet.runInReactor { () -> Int in started.signal(); release.wait(); return 4 }
         #expect(started.wait())
         r.cancel()
         release.signal()
@@ -398,25 +398,25 @@ struct CancellationTests {
 struct StashTests {
     @Test("a stashed result is retrieved once with its value; a second retrieve is .notFound")
     func retrieveOnce() throws {
-        try setup()
-        let id = try runInReactor { "kept" }.stash()
+        try Crochet.setup()
+        let id = try Crochet.runInReactor { "kept" }.stash()
         #expect(id != 0)
-        #expect(try retrieveResult(id, as: String.self).wait(timeout: patience) == "kept")
-        #expect(crochetError { try retrieveResult(id, as: String.self) }?.status == .notFound)
+        #expect(try Crochet.retrieveResult(id, as: String.self).wait(timeout: patience) == "kept")
+        #expect(crochetError { try Crochet.retrieveResult(id, as: String.self) }?.status == .notFound)
     }
 
     @Test("a pending result can be stashed and completes after retrieval")
     func stashPending() throws {
         let (r, box) = try pendingDeferredCall(Int.self)
         let id = try r.stash()
-        let again = try retrieveResult(id, as: Int.self)
-        try callFromThread { try? box.value?.callback(21) }
+        let again = try Crochet.retrieveResult(id, as: Int.self)
+        try Crochet.callFromThread { try? box.value?.callback(21) }
         #expect(try again.wait(timeout: patience) == 21)
     }
 
     @Test("an id never handed out is .notFound")
     func unknownId() {
-        #expect(crochetError { try retrieveResult(0, as: Int.self) }?.status == .notFound)
+        #expect(crochetError { try Crochet.retrieveResult(0, as: Int.self) }?.status == .notFound)
     }
 }
 
@@ -424,23 +424,23 @@ struct StashTests {
 struct WaitForTests {
     @Test("waitFor returns the closure's value")
     func value() throws {
-        try setup()
-        #expect(try waitFor(timeout: patience) { 3 + 4 } == 7)
+        try Crochet.setup()
+        #expect(try Crochet.waitFor(timeout: patience) { 3 + 4 } == 7)
     }
 
     @Test("waitFor throws .failed with the closure's error")
     func failure() throws {
-        try setup()
-        let error = crochetError { try waitFor(timeout: patience) { () throws -> Int in throw TestError.code(2) } }
+        try Crochet.setup()
+        let error = crochetError { try Crochet.waitFor(timeout: patience) { () throws -> Int in throw TestError.code(2) } }
         #expect(error?.failure?.error as? TestError == .code(2))
     }
 
     @Test("waitFor follows a returned deferred")
     func deferred() throws {
-        try setup()
-        let v = try waitFor(timeout: patience) { () -> Deferred<String> in
+        try Crochet.setup()
+        let v = try Crochet.waitFor(timeout: patience) { () -> Deferred<String> in
             let d = Deferred<String>()
-            try callLater(.milliseconds(1)) { try? d.callback("done") }
+            try Crochet.callLater(.milliseconds(1)) { try? d.callback("done") }
             return d
         }
         #expect(v == "done")
@@ -448,11 +448,11 @@ struct WaitForTests {
 
     @Test("waitFor that times out throws .timedOut and cancels the call")
     func timeoutCancels() throws {
-        try setup()
+        try Crochet.setup()
         let cancelled = Event()
         let box = Locked<Deferred<Int>?>(nil)   // keeps the deferred alive
         let error = crochetError {
-            try waitFor(timeout: .milliseconds(20)) { () -> Deferred<Int> in
+            try Crochet.waitFor(timeout: .milliseconds(20)) { () -> Deferred<Int> in
                 let d = Deferred<Int>(canceller: { _ in cancelled.signal() })
                 box.value = d
                 return d
@@ -464,12 +464,12 @@ struct WaitForTests {
 
     @Test("waitFor on the reactor thread throws .onReactorThread without running the closure")
     func onReactorThread() throws {
-        try setup()
+        try Crochet.setup()
         let ran = Counter()
-        let error = try runInReactor { crochetError { try waitFor(timeout: .seconds(1)) { ran.increment() } } }
+        let error = try Crochet.runInReactor { crochetError { try Crochet.waitFor(timeout: .seconds(1)) { ran.increment() } } }
             .wait(timeout: patience)
         #expect(error?.status == .onReactorThread)
-        try runInReactor {}.wait(timeout: patience)
+        try Crochet.runInReactor {}.wait(timeout: patience)
         #expect(ran.value == 0)
     }
 }
@@ -478,14 +478,14 @@ struct WaitForTests {
 struct AsyncValueTests {
     @Test("awaiting a result gives its value", .timeLimit(.minutes(1)))
     func awaitValue() async throws {
-        try setup()
-        #expect(try await runInReactor { "async" }.value == "async")
+        try Crochet.setup()
+        #expect(try await Crochet.runInReactor { "async" }.value == "async")
     }
 
     @Test("awaiting a finished result returns at once", .timeLimit(.minutes(1)))
     func awaitDone() async throws {
-        try setup()
-        let r = try runInReactor { 8 }
+        try Crochet.setup()
+        let r = try Crochet.runInReactor { 8 }
         _ = try r.wait(timeout: patience)
         #expect(try await r.value == 8)
         #expect(try await r.value == 8)
@@ -493,8 +493,8 @@ struct AsyncValueTests {
 
     @Test("awaiting a failed result throws .failed with the original error", .timeLimit(.minutes(1)))
     func awaitFailure() async throws {
-        try setup()
-        let r = try runInReactor { () throws -> Int in throw TestError.code(5) }
+        try Crochet.setup()
+        let r = try Crochet.runInReactor { () throws -> Int in throw TestError.code(5) }
         do {
             _ = try await r.value
             Issue.record("no error thrown")
@@ -510,7 +510,7 @@ struct AsyncValueTests {
             for _ in 0..<100 { group.addTask { try await r.value } }
             // Fire once some task is parked on the result.
             #expect(await yieldUntil { r.core.state.load(ordering: .relaxed) & ResultCore.Bit.asyncWaiters != 0 })
-            try callFromThread { try? box.value?.callback(77) }
+            try Crochet.callFromThread { try? box.value?.callback(77) }
             var count = 0
             for try await v in group {
                 #expect(v == 77)
@@ -522,10 +522,10 @@ struct AsyncValueTests {
 
     @Test("1,000 tasks each awaiting their own result get their own values", .timeLimit(.minutes(1)))
     func manyTasksManyResults() async throws {
-        try setup()
+        try Crochet.setup()
         try await withThrowingTaskGroup(of: (Int, Int).self) { group in
             for i in 0..<1000 {
-                group.addTask { (i, try await runInReactor { i * 3 }.value) }
+                group.addTask { (i, try await Crochet.runInReactor { i * 3 }.value) }
             }
             var count = 0
             for try await (i, v) in group {
@@ -579,9 +579,9 @@ struct AsyncValueTests {
 @Suite("Deferred (Swift)")
 struct DeferredTests {
     /// Runs `body` on the reactor thread and returns its value.
-    private func onReactor<T>(_ body: @escaping () throws -> T) throws -> T {
-        try setup()
-        return try runInReactor(body).wait(timeout: patience)
+    private func onReactor<T: Sendable>(_ body: @escaping @ReactorActor () throws -> T) throws -> T {
+        try Crochet.setup()
+        return try Crochet.runInReactor(body).wait(timeout: patience)
     }
 
     @Test("firing twice throws .alreadyFired")
@@ -659,30 +659,30 @@ struct DeferredTests {
 struct ReactorCallTests {
     @Test("callFromThread runs on the reactor thread, in submission order")
     func callFromThreadOrder() throws {
-        try setup()
+        try Crochet.setup()
         let log = Locked<[Int]>([])
         let onReactor = Counter()
         for i in 0..<500 {
-            try callFromThread {
-                if inReactorThread { onReactor.increment() }
+            try Crochet.callFromThread {
+                if Crochet.inReactorThread { onReactor.increment() }
                 log.withLock { $0.append(i) }
             }
         }
-        try runInReactor {}.wait(timeout: patience)
+        try Crochet.runInReactor {}.wait(timeout: patience)
         #expect(log.value == Array(0..<500))
         #expect(onReactor.value == 500)
     }
 
     @Test("callLater runs its closure on the reactor thread, no earlier than the delay")
     func callLaterDelay() throws {
-        try setup()
+        try Crochet.setup()
         let ran = Event()
         let onReactor = Locked<Bool?>(nil)
         let start = cl_now_ns()
         let ranAt = Locked<Int64>(0)
-        try callLater(.milliseconds(30)) {
+        try Crochet.callLater(.milliseconds(30)) {
             ranAt.value = cl_now_ns()
-            onReactor.value = inReactorThread
+            onReactor.value = Crochet.inReactorThread
             ran.signal()
         }
         #expect(ran.wait())
@@ -692,11 +692,11 @@ struct ReactorCallTests {
 
     @Test("delayed calls run in deadline order, first-scheduled first among equal delays")
     func callLaterOrder() throws {
-        try setup()
+        try Crochet.setup()
         let log = Locked<[String]>([])
         let done = Counter()
         for (name, ms) in [("c", 30), ("a", 10), ("b", 20), ("a2", 10)] {
-            try callLater(.milliseconds(ms)) {
+            try Crochet.callLater(.milliseconds(ms)) {
                 log.withLock { $0.append(name) }
                 done.increment()
             }
@@ -708,25 +708,25 @@ struct ReactorCallTests {
 
     @Test("a cancelled delayed call never runs; cancelling again throws .alreadyFired")
     func callLaterCancel() throws {
-        try setup()
+        try Crochet.setup()
         let ran = Counter()
-        let call = try callLater(.milliseconds(10)) { ran.increment() }
+        let call = try Crochet.callLater(.milliseconds(10)) { ran.increment() }
         #expect(call.isPending)
         try call.cancel()
         #expect(!call.isPending)
         #expect(crochetError { try call.cancel() }?.status == .already)
         // A later call runs after the cancelled one's deadline has passed.
         let later = Event()
-        try callLater(.milliseconds(40)) { later.signal() }
+        try Crochet.callLater(.milliseconds(40)) { later.signal() }
         #expect(later.wait())
         #expect(ran.value == 0)
     }
 
     @Test("cancelling a delayed call that ran throws .alreadyFired")
     func callLaterCancelAfterRun() throws {
-        try setup()
+        try Crochet.setup()
         let ran = Event()
-        let call = try callLater(.zero) { ran.signal() }
+        let call = try Crochet.callLater(.zero) { ran.signal() }
         #expect(ran.wait())
         #expect(spinUntil { !call.isPending })
         #expect(crochetError { try call.cancel() }?.status == .already)
@@ -734,13 +734,13 @@ struct ReactorCallTests {
 
     @Test("callLater from the reactor thread schedules directly and can be cancelled there")
     func callLaterOnReactor() throws {
-        try setup()
+        try Crochet.setup()
         let ran = Event()
         let cancelledRan = Counter()
-        try runInReactor {
-            let doomed = try callLater(.milliseconds(1)) { cancelledRan.increment() }
+        try Crochet.runInReactor {
+            let doomed = try Crochet.callLater(.milliseconds(1)) { cancelledRan.increment() }
             try doomed.cancel()
-            try callLater(.milliseconds(5)) { ran.signal() }
+            try Crochet.callLater(.milliseconds(5)) { ran.signal() }
         }.wait(timeout: patience)
         #expect(ran.wait())
         #expect(cancelledRan.value == 0)
@@ -748,35 +748,35 @@ struct ReactorCallTests {
 
     @Test("a delay too large for the clock is accepted (it never comes) and can be cancelled")
     func hugeDelay() throws {
-        try setup()
-        let call = try callLater(.seconds(Int64.max)) { Issue.record("ran") }
+        try Crochet.setup()
+        let call = try Crochet.callLater(.seconds(Int64.max)) { Issue.record("ran") }
         #expect(call.isPending)
         try call.cancel()
         // The reactor is still fine.
-        try runInReactor {}.wait(timeout: patience)
+        try Crochet.runInReactor {}.wait(timeout: patience)
     }
 
     @Test("a negative delay is .invalidArgument")
     func negativeDelay() throws {
-        try setup()
-        #expect(crochetError { try callLater(.milliseconds(-1)) {} }?.status == .invalidArgument)
+        try Crochet.setup()
+        #expect(crochetError { try Crochet.callLater(.milliseconds(-1)) {} }?.status == .invalidArgument)
     }
 
     @Test("cancel racing the call's own firing: a successful cancel means it never runs, a failed one that it ran")
     func cancelRacingFire() throws {
-        try setup()
+        try Crochet.setup()
         var outcomes: [(cancelled: Bool, ran: Counter)] = []
         for i in 0..<300 {
             let ran = Counter()
-            let call = try callLater(.nanoseconds(i % 3 == 0 ? 0 : 20_000)) { ran.increment() }
+            let call = try Crochet.callLater(.nanoseconds(i % 3 == 0 ? 0 : 20_000)) { ran.increment() }
             if i % 2 == 0 { sched_yield() }
             outcomes.append(((try? call.cancel()) != nil, ran))
         }
         // Every call has had its deadline and its turn once this runs.
         let barrier = Event()
-        try callLater(.milliseconds(5)) { barrier.signal() }
+        try Crochet.callLater(.milliseconds(5)) { barrier.signal() }
         #expect(barrier.wait())
-        try runInReactor {}.wait(timeout: patience)
+        try Crochet.runInReactor {}.wait(timeout: patience)
         let wrong = outcomes.enumerated().filter { $0.element.cancelled == ($0.element.ran.value != 0) }.map(\.offset)
         #expect(wrong.isEmpty, "calls whose cancel result and run count disagree: \(wrong.prefix(10))")
         #expect(outcomes.allSatisfy { $0.ran.value <= 1 })
@@ -784,9 +784,9 @@ struct ReactorCallTests {
 
     @Test("cancelling a delayed call from many threads at once succeeds exactly once")
     func racingCancels() throws {
-        try setup()
+        try Crochet.setup()
         for _ in 0..<50 {
-            let call = try callLater(.seconds(60)) {}
+            let call = try Crochet.callLater(.seconds(60)) {}
             let wins = Counter()
             runThreads(4) { _ in if (try? call.cancel()) != nil { wins.increment() } }
             #expect(wins.value == 1)
@@ -802,29 +802,19 @@ struct ServicesTests {
         return (fds[0], fds[1])
     }
 
-    @Test("addReader, addWriter and deferToThread off the reactor thread are .notReactorThread")
-    func offReactor() throws {
-        try setup()
-        #expect(crochetError { try addReader(0) { _ in } }?.status == .notReactorThread)
-        #expect(crochetError { try removeReader(0) }?.status == .notReactorThread)
-        #expect(crochetError { try addWriter(1) { _ in } }?.status == .notReactorThread)
-        #expect(crochetError { try removeWriter(1) }?.status == .notReactorThread)
-        #expect(crochetError { try deferToThread { 1 } }?.status == .notReactorThread)
-    }
-
     @Test("a reader runs while its fd stays readable (level-triggered) and stops when removed")
     func levelTriggeredReader() throws {
-        try setup()
+        try Crochet.setup()
         let (r, w) = try pipePair()
         defer { close(r); close(w) }
         let calls = Counter()
         let drained = Event()
-        try runInReactor {
-            try addReader(r) { fd in
+        try Crochet.runInReactor {
+            try Crochet.addReader(r) { fd in
                 var byte: UInt8 = 0
                 _ = read(fd, &byte, 1)    // one byte per call: the fd stays readable
                 if calls.increment() == 3 {
-                    try? removeReader(fd)
+                    try? Crochet.removeReader(fd)
                     drained.signal()
                 }
             }
@@ -833,19 +823,19 @@ struct ServicesTests {
         #expect(drained.wait())
         // More data after removal calls nothing.
         #expect(write(w, "d", 1) == 1)
-        for _ in 0..<3 { try runInReactor {}.wait(timeout: patience) }
+        for _ in 0..<3 { try Crochet.runInReactor {}.wait(timeout: patience) }
         #expect(calls.value == 3)
     }
 
     @Test("a writer runs when its fd is writable")
     func writer() throws {
-        try setup()
+        try Crochet.setup()
         let (r, w) = try pipePair()
         defer { close(r); close(w) }
         let ran = Event()
-        try runInReactor {
-            try addWriter(w) { fd in
-                try? removeWriter(fd)
+        try Crochet.runInReactor {
+            try Crochet.addWriter(w) { fd in
+                try? Crochet.removeWriter(fd)
                 ran.signal()
             }
         }.wait(timeout: patience)
@@ -854,14 +844,14 @@ struct ServicesTests {
 
     @Test("a second addReader for an fd replaces the first callback")
     func replaceReader() throws {
-        try setup()
+        try Crochet.setup()
         let (r, w) = try pipePair()
         defer { close(r); close(w) }
         let first = Counter(), second = Event()
-        try runInReactor {
-            try addReader(r) { _ in first.increment() }
-            try addReader(r) { fd in
-                try? removeReader(fd)
+        try Crochet.runInReactor {
+            try Crochet.addReader(r) { _ in first.increment() }
+            try Crochet.addReader(r) { fd in
+                try? Crochet.removeReader(fd)
                 second.signal()
             }
         }.wait(timeout: patience)
@@ -872,32 +862,32 @@ struct ServicesTests {
 
     @Test("addReader of a closed or negative fd is .invalidArgument")
     func badFd() throws {
-        try setup()
+        try Crochet.setup()
         let (r, w) = try pipePair()
         close(r); close(w)
-        let statuses = try runInReactor { () -> [Status?] in
-            [crochetError { try addReader(r) { _ in } }?.status, crochetError { try addReader(-1) { _ in } }?.status]
+        let statuses = try Crochet.runInReactor { () -> [Status?] in
+            [crochetError { try Crochet.addReader(r) { _ in } }?.status, crochetError { try Crochet.addReader(-1) { _ in } }?.status]
         }.wait(timeout: patience)
         #expect(statuses == [.invalidArgument, .invalidArgument])
     }
 
     @Test("a watcher on an fd number that now names a different file still works (stale registration)")
     func reusedFdNumber() throws {
-        try setup()
+        try Crochet.setup()
         let (oldRead, oldWrite) = try pipePair()
         let (newRead, newWrite) = try pipePair()
         defer { close(oldRead); close(newWrite) }
         let oldCalls = Counter()
         let newCalled = Event()
-        try runInReactor {
-            try addReader(oldRead) { _ in oldCalls.increment() }
+        try Crochet.runInReactor {
+            try Crochet.addReader(oldRead) { _ in oldCalls.increment() }
             // Make `oldRead` name the new pipe: the old file is released,
             // and with it the kernel's epoll registration for it.
             _ = dup2(newRead, oldRead)
             close(newRead)
             close(oldWrite)
-            try addReader(oldRead) { fd in
-                try? removeReader(fd)
+            try Crochet.addReader(oldRead) { fd in
+                try? Crochet.removeReader(fd)
                 newCalled.signal()
             }
         }.wait(timeout: patience)
@@ -908,23 +898,23 @@ struct ServicesTests {
 
     @Test("deferToThread runs the body off the reactor thread and fires with its value")
     func deferToThreadValue() throws {
-        try setup()
-        let onReactor = try runInReactor { try deferToThread { inReactorThread } }.wait(timeout: patience)
+        try Crochet.setup()
+        let onReactor = try Crochet.runInReactor { try Crochet.deferToThread { Crochet.inReactorThread } }.wait(timeout: patience)
         #expect(onReactor == false)
-        #expect(try runInReactor { try deferToThread { "worker" } }.wait(timeout: patience) == "worker")
+        #expect(try Crochet.runInReactor { try Crochet.deferToThread { "worker" } }.wait(timeout: patience) == "worker")
     }
 
     @Test("deferToThread fails with the body's error")
     func deferToThreadError() throws {
-        try setup()
-        let r = try runInReactor { try deferToThread { () throws -> Int in throw TestError.code(9) } }
+        try Crochet.setup()
+        let r = try Crochet.runInReactor { try Crochet.deferToThread { () throws -> Int in throw TestError.code(9) } }
         #expect(crochetError { try r.wait(timeout: patience) }?.failure?.error as? TestError == .code(9))
     }
 
     @Test("many deferToThread jobs at once all complete with their values")
     func deferToThreadMany() throws {
-        try setup()
-        let results = try (0..<200).map { i in try runInReactor { try deferToThread { i * i } } }
+        try Crochet.setup()
+        let results = try (0..<200).map { i in try Crochet.runInReactor { try Crochet.deferToThread { i * i } } }
         for (i, r) in results.enumerated() { #expect(try r.wait(timeout: patience) == i * i) }
     }
 }

@@ -2,7 +2,7 @@
 // reactor running on a thread the test owns, and a few small boxes.
 //
 // The engine is process-wide and Swift Testing runs tests in parallel in one
-// process, so tests that use the global reactor call `try setup()` (which is
+// process, so tests that use the global reactor call `try Crochet.setup()` (which is
 // idempotent) and never stop it. Anything that needs a reactor to stop runs on
 // a `PrivateReactor`, which is independent of `Engine`.
 import CLinux
@@ -140,7 +140,7 @@ func runThreads(_ count: Int, _ body: @escaping (Int) -> Void) -> Bool {
 
 /// The global reactor, started once for the tests that need it.
 func globalReactor() throws -> Reactor {
-    try setup()
+    try Crochet.setup()
     return try #require(Engine.reactor)
 }
 

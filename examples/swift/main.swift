@@ -2,17 +2,17 @@
 // deferreds, timeouts, cancellation and work on the worker pool.
 import Crochet
 
-try setup()
+try Crochet.setup()
 
 // 1. Run a closure on the reactor thread; wait for its value.
-let answer = try runInReactor { 6 * 7 }
+let answer = try Crochet.runInReactor { 6 * 7 }
 print("1. 6 * 7 on the reactor thread = \(try answer.wait(timeout: .seconds(1)))")
 
 // 2. A result that arrives later, through a Deferred fired by a timer.
 func answerLater(_ text: String, after delay: Duration) throws -> EventualResult<String> {
-    try runInReactor { () -> Deferred<String> in
+    try Crochet.runInReactor { () -> Deferred<String> in
         let d = Deferred<String>()
-        try callLater(delay) { try? d.callback(text) }
+        try Crochet.callLater(delay) { try? d.callback(text) }
         return d
     }
 }
@@ -28,12 +28,14 @@ let values = try await withThrowingTaskGroup(of: String.self) { group in
     for i in 0..<3 {
         group.addTask { try await answerLater("task \(i)", after: .milliseconds(10 * i)).value }
     }
-    return try await group.reduce(into: []) { $0.append($1) }
+    var all: [String] = []
+    for try await value in group { all.append(value) }
+    return all
 }
 print("3. awaited: \(values.sorted())")
 
 // 4. Cancelling the awaiting task cancels the call.
-let never = try runInReactor { Deferred<Int>() }
+let never = try Crochet.runInReactor { Deferred<Int>() }
 let waiter = Task { try await never.value }
 waiter.cancel()
 do {
@@ -43,16 +45,16 @@ do {
 }
 
 // 5. Blocking work on the worker pool, its result back on the reactor.
-let pooled = try runInReactor { () -> Deferred<String> in
-    try deferToThread { "computed on a worker (reactor thread: \(inReactorThread))" }
+let pooled = try Crochet.runInReactor { () -> Deferred<String> in
+    try Crochet.deferToThread { "computed on a worker (reactor thread: \(Crochet.inReactorThread))" }
 }
 print("5. \(try pooled.wait(timeout: .seconds(5)))")
 
 // 6. waitFor: run and wait in one call; thrown errors come back.
 struct NotAPort: Error {}
 do {
-    _ = try waitFor(timeout: .seconds(1)) { () throws -> Int in throw NotAPort() }
+    _ = try Crochet.waitFor(timeout: .seconds(1)) { () throws -> Int in throw NotAPort() }
 } catch {
     print("6. waitFor -> \(error.status.name): \(error.failure?.error.map { "\($0)" } ?? "?")")
 }
-try stopReactor()
+try Crochet.stop()

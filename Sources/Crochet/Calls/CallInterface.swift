@@ -4,19 +4,19 @@ import Synchronization
 
 /// A call's signature packed into 20 bytes: return type, count and 4 bits per
 /// argument type. Hashable, so prepared call interfaces are cached by it.
-public struct Signature: Hashable, Sendable {
-    public private(set) var returnType: ValueType
-    public private(set) var count: Int
+package struct Signature: Hashable, Sendable {
+    package private(set) var returnType: ValueType
+    package private(set) var count: Int
     private var low: UInt64 = 0    // arguments 0..<16
     private var high: UInt64 = 0   // arguments 16..<32
 
-    public init(returnType: ValueType, count: Int) {
+    package init(returnType: ValueType, count: Int) {
         self.returnType = returnType
         self.count = count
     }
 
     @inline(__always)
-    public mutating func setArgument(_ index: Int, _ type: ValueType) {
+    package mutating func setArgument(_ index: Int, _ type: ValueType) {
         let shift = UInt64((index & 15) * 4)
         let mask = ~(UInt64(0xF) << shift)
         if index < 16 {
@@ -26,7 +26,7 @@ public struct Signature: Hashable, Sendable {
         }
     }
 
-    public func argument(_ index: Int) -> ValueType {
+    package func argument(_ index: Int) -> ValueType {
         let word = index < 16 ? low : high
         return ValueType(rawValue: UInt8((word >> UInt64((index & 15) * 4)) & 0xF))!
     }

@@ -8,7 +8,7 @@ import CLinux
 package final class ContextCall: ResultCore, @unchecked Sendable {
     /// Calls the foreign function with its context; nil for a returned value
     /// whose type tag is unknown.
-    package typealias Invoker = (UnsafeRawPointer, UnsafeMutableRawPointer?) -> Value?
+    package typealias Invoker = @Sendable (UnsafeRawPointer, UnsafeMutableRawPointer?) -> Value?
 
     private let function: UnsafeRawPointer
     private let context: ForeignContext

@@ -1,6 +1,6 @@
 /// The type of a foreign function's argument or return value; the raw values
 /// are the C ABI's `crochet_type` tags.
-public enum ValueType: UInt8, Sendable, CaseIterable {
+package enum ValueType: UInt8, Sendable, CaseIterable {
     case void = 0
     case int8 = 1, uint8 = 2, int16 = 3, uint16 = 4
     case int32 = 5, uint32 = 6, int64 = 7, uint64 = 8
@@ -10,36 +10,36 @@ public enum ValueType: UInt8, Sendable, CaseIterable {
     case deferred = 12
 
     /// Whether a value of this type may be passed as an argument.
-    @inlinable public var isArgumentType: Bool { self != .void && self != .deferred }
+    package var isArgumentType: Bool { self != .void && self != .deferred }
 }
 
 /// A tagged 64-bit value, laid out as the C union holds it: the payload's
 /// low bytes hold the narrow types (little-endian), a float its 32 bits.
-public struct Value: Sendable, Equatable {
+package struct Value: Sendable, Equatable {
     // The payload first: 9 bytes, so a result's next 4-byte field packs in.
-    public var bits: UInt64
-    public var type: ValueType
+    package var bits: UInt64
+    package var type: ValueType
 
-    @inlinable public init(type: ValueType, bits: UInt64) {
+    package init(type: ValueType, bits: UInt64) {
         self.bits = bits
         self.type = type
     }
 
-    public static let void = Value(type: .void, bits: 0)
-    public static func int32(_ v: Int32) -> Value { Value(type: .int32, bits: UInt64(UInt32(bitPattern: v))) }
-    public static func int64(_ v: Int64) -> Value { Value(type: .int64, bits: UInt64(bitPattern: v)) }
-    public static func uint64(_ v: UInt64) -> Value { Value(type: .uint64, bits: v) }
-    public static func double(_ v: Double) -> Value { Value(type: .double, bits: v.bitPattern) }
-    public static func float(_ v: Float) -> Value { Value(type: .float, bits: UInt64(v.bitPattern)) }
-    public static func pointer(_ p: UnsafeMutableRawPointer?) -> Value {
+    package static let void = Value(type: .void, bits: 0)
+    package static func int32(_ v: Int32) -> Value { Value(type: .int32, bits: UInt64(UInt32(bitPattern: v))) }
+    package static func int64(_ v: Int64) -> Value { Value(type: .int64, bits: UInt64(bitPattern: v)) }
+    package static func uint64(_ v: UInt64) -> Value { Value(type: .uint64, bits: v) }
+    package static func double(_ v: Double) -> Value { Value(type: .double, bits: v.bitPattern) }
+    package static func float(_ v: Float) -> Value { Value(type: .float, bits: UInt64(v.bitPattern)) }
+    package static func pointer(_ p: UnsafeMutableRawPointer?) -> Value {
         Value(type: .pointer, bits: UInt64(UInt(bitPattern: p)))
     }
 
-    public var int32: Int32 { Int32(truncatingIfNeeded: bits) }
-    public var int64: Int64 { Int64(bitPattern: bits) }
-    public var double: Double { Double(bitPattern: bits) }
-    public var float: Float { Float(bitPattern: UInt32(truncatingIfNeeded: bits)) }
-    public var pointer: UnsafeMutableRawPointer? { UnsafeMutableRawPointer(bitPattern: UInt(bits)) }
+    package var int32: Int32 { Int32(truncatingIfNeeded: bits) }
+    package var int64: Int64 { Int64(bitPattern: bits) }
+    package var double: Double { Double(bitPattern: bits) }
+    package var float: Float { Float(bitPattern: UInt32(truncatingIfNeeded: bits)) }
+    package var pointer: UnsafeMutableRawPointer? { UnsafeMutableRawPointer(bitPattern: UInt(bits)) }
 
     /// A value of `type` from a libffi return slot (`ffi_arg`-widened for
     /// narrow integers), with the unused payload bytes zeroed.

@@ -8,7 +8,7 @@ import Synchronization
 /// briefly (a caller doing round trips is usually back within microseconds),
 /// then sleeps in epoll until a timer is due, an fd is ready or a producer
 /// wakes it through the eventfd, which it does only if the reactor sleeps.
-public final class Reactor: @unchecked Sendable {
+package final class Reactor: @unchecked Sendable {
     package let inbox = Inbox()
     /// Why the loop must leave its normal course: `Halt.stop` once
     /// `requestStop` ran, `Halt.forked` in a fork child of the reactor thread.

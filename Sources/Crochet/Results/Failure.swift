@@ -13,7 +13,7 @@ public final class Failure: @unchecked Sendable, CustomStringConvertible {
     public let error: (any Error)?
 
     /// A failure with a traceback of the calling thread.
-    public init(code: Int32, message: String, error: (any Error)? = nil, skipFrames: Int = 1) {
+    package init(code: Int32, message: String, error: (any Error)? = nil, skipFrames: Int = 1) {
         self.code = code
         self.messagePointer = strdup(message) ?? Failure.emptyString()
         self.tracebackPointer = cl_capture_backtrace(Int32(skipFrames)) ?? Failure.emptyString()
@@ -49,8 +49,8 @@ public final class Failure: @unchecked Sendable, CustomStringConvertible {
 
     public var message: String { String(cString: messagePointer) }
     public var traceback: String { String(cString: tracebackPointer) }
-    public var cMessage: UnsafePointer<CChar> { UnsafePointer(messagePointer) }
-    public var cTraceback: UnsafePointer<CChar> { UnsafePointer(tracebackPointer) }
+    package var cMessage: UnsafePointer<CChar> { UnsafePointer(messagePointer) }
+    package var cTraceback: UnsafePointer<CChar> { UnsafePointer(tracebackPointer) }
 
     public var description: String {
         let name = Status(rawValue: code).map { "\($0.name) (\(code))" } ?? "code \(code)"

@@ -1,7 +1,7 @@
 import CLinux
 import Glibc
 
-/// Log levels; the raw values are the C API's `CROCHET_LOG_*`.
+/// A log record's level; the raw values are the C API's `CROCHET_LOG_*`.
 public enum LogLevel: Int32, Sendable {
     case debug = 10, info = 20, warning = 30, error = 40
 
@@ -16,7 +16,7 @@ public enum LogLevel: Int32, Sendable {
 }
 
 /// Receives one record on the logging thread.
-public typealias LogHandler = @Sendable (_ level: Int32, _ message: String) -> Void
+package typealias LogHandler = @Sendable (_ level: Int32, _ message: String) -> Void
 
 /// Log records are handed to a logging thread, as crochet does, so a slow
 /// handler never stalls the reactor. The thread starts with the first record.
@@ -25,7 +25,7 @@ public typealias LogHandler = @Sendable (_ level: Int32, _ message: String) -> V
 /// queue's lock held. A replaced handler is retired to the logging thread,
 /// which drops the last reference to it after its last call: whatever it
 /// captured (a C handler's context, through `destroy`) is released there.
-public enum Log {
+package enum Log {
     private final class Queue: @unchecked Sendable {
         let monitor = cl_monitor_new()!
         /// Queued records; those before `head` were taken by the logging thread.
@@ -53,7 +53,7 @@ public enum Log {
     /// Sends records to `handler`; `nil` restores the default (stderr). Never
     /// blocks: the previous handler may still be delivering a record, and is
     /// released on the logging thread after that.
-    public static func setHandler(_ handler: LogHandler?) {
+    package static func setHandler(_ handler: LogHandler?) {
         let q = queue
         cl_monitor_lock(q.monitor)
         if let old = q.handler {
@@ -68,7 +68,7 @@ public enum Log {
     /// Queues a record for the logging thread. Any thread; never blocks long
     /// (after the library's exit handler ran it waits, bounded, until the
     /// record was delivered, since the process is about to end).
-    public static func emit(_ level: LogLevel, _ message: String) {
+    package static func emit(_ level: LogLevel, _ message: String) {
         let q = queue
         cl_monitor_lock(q.monitor)
         q.records.append((level.rawValue, message))

@@ -1,55 +1,56 @@
 /// An async result made on the reactor thread (Twisted's `Deferred`): fire it
-/// once with `callback` or `errback`. Reactor thread only.
-public final class Deferred<T>: @unchecked Sendable {
+/// once with ``callback(_:)`` or ``errback(_:)``. Reactor-isolated: the
+/// compiler sees to it that only reactor-thread code makes or fires one.
+/// Returning one from ``Crochet/runInReactor(_:)-(()->Deferred<T>)`` makes the
+/// result follow it.
+public final class Deferred<T: Sendable>: Sendable {
     package let core: DeferredCore
 
     /// A new deferred; `canceller` runs if it is cancelled before firing and
     /// may fire it (otherwise it fails with `.cancelled`).
-    public init(canceller: ((Deferred<T>) -> Void)? = nil) {
-        Deferred.requireReactorThread()
+    @ReactorActor
+    public init(canceller: (@ReactorActor (Deferred<T>) -> Void)? = nil) {
         core = DeferredCore()
         if let canceller {
+            let cancel = nonisolatedBody(canceller)
             // The engine may hold only the core by the time it is cancelled:
             // hand the canceller a fresh wrapper of it.
-            core.setCanceller { core in canceller(Deferred<T>(core: core)) }
+            core.setCanceller { core in cancel(Deferred<T>(core: core)) }
         }
     }
 
-    init(core: DeferredCore) { self.core = core }
-
-    private static func requireReactorThread() {
-        precondition(Engine.inReactorThread,
-                     "BUG DETECTED: a Deferred may only be used on the reactor thread")
-    }
+    package init(core: DeferredCore) { self.core = core }
 
     /// Fires with `value`. Throws `.alreadyFired` if it fired before (unless
     /// it was cancelled: then the value is silently dropped).
+    @ReactorActor
     public func callback(_ value: T) throws(CrochetError) {
-        Deferred.requireReactorThread()
         try CrochetError.check(core.succeed(.pointer(nil), owner: OwnedValue(swiftValue: value)))
     }
 
     /// Fires with a failure made from `error`.
+    @ReactorActor
     public func errback(_ error: any Error) throws(CrochetError) {
-        Deferred.requireReactorThread()
         try CrochetError.check(core.fail(Failure(code: Status.failed.rawValue, message: "\(error)", error: error)))
     }
 
     /// Cancels (runs the canceller); `.alreadyFired` if it fired or was cancelled.
+    @ReactorActor
     public func cancel() throws(CrochetError) {
-        Deferred.requireReactorThread()
         try CrochetError.check(core.cancel())
     }
 
-    /// Observes the outcome: `onValue` or `onFailure` runs when it fires (at
-    /// once if it has).
-    public func addCallbacks(onValue: @escaping (T) -> Void, onFailure: @escaping (Failure) -> Void) {
-        Deferred.requireReactorThread()
+    /// Observes the outcome: `onValue` or `onFailure` runs on the reactor
+    /// thread when it fires (at once if it has).
+    @ReactorActor
+    public func addCallbacks(onValue: @escaping @ReactorActor (T) -> Void,
+                             onFailure: @escaping @ReactorActor (Failure) -> Void) {
+        let value = nonisolatedBody(onValue), failure = nonisolatedBody(onFailure)
         core.addCallback(.closure { d in
-            if let failure = d.failure {
-                onFailure(failure)
+            if let f = d.failure {
+                failure(f)
             } else if let v = (d.outcome as? OwnedValue)?.object as? T {
-                onValue(v)
+                value(v)
             }
         })
     }

@@ -2,7 +2,7 @@ import CLinux
 
 /// A result that will exist later (crochet's `EventualResult`): wait for it
 /// with a timeout, cancel it, stash it, or `await` it.
-public final class EventualResult<T>: @unchecked Sendable {
+public final class EventualResult<T: Sendable>: Sendable {
     package let core: ResultCore
 
     package init(_ core: ResultCore) { self.core = core }
@@ -63,96 +63,4 @@ public final class EventualResult<T>: @unchecked Sendable {
         guard let id = ResultStore.stash(core) else { throw CrochetError.outOfMemory }
         return id
     }
-}
-
-/// Takes a stashed result out of the store (crochet's `retrieve_result`).
-public func retrieveResult<T>(_ id: UInt64, as type: T.Type = T.self) throws(CrochetError) -> EventualResult<T> {
-    guard let core = ResultStore.retrieve(id) else { throw CrochetError.notFound }
-    return EventualResult(core)
-}
-
-/// Runs `body` on the reactor thread (crochet's `run_in_reactor`); its value
-/// or thrown error becomes the result's.
-@discardableResult
-public func runInReactor<T>(_ body: @escaping () throws -> T) throws(CrochetError) -> EventualResult<T> {
-    try submitClosure { call, _ in
-        do {
-            call.succeed(.pointer(nil), owner: OwnedValue(swiftValue: try body()))
-        } catch {
-            call.fail(Failure(code: Status.failed.rawValue, message: "\(error)", error: error))
-        }
-    }
-}
-
-/// Runs `body` on the reactor thread; the result follows the deferred it returns.
-@discardableResult
-public func runInReactor<T>(_ body: @escaping () throws -> Deferred<T>) throws(CrochetError) -> EventualResult<T> {
-    try submitClosure { call, reactor in
-        do {
-            call.follow(try body().core, on: reactor)
-        } catch {
-            call.fail(Failure(code: Status.failed.rawValue, message: "\(error)", error: error))
-        }
-    }
-}
-
-private func submitClosure<T>(_ body: @escaping (ClosureCall, Reactor) -> Void) throws(CrochetError) -> EventualResult<T> {
-    let (r, status) = Submission.reactor()
-    guard let r else { throw CrochetError(status: status) }
-    let call = ClosureCall(epoch: r.epoch, body: body)
-    guard r.enqueue(call) else { throw CrochetError(status: .stopped) }
-    return EventualResult(call)
-}
-
-/// Runs `body` on the reactor thread and waits up to `timeout` for its value
-/// (crochet's `wait_for`); on timeout the call is cancelled.
-public func waitFor<T>(timeout: Duration, _ body: @escaping () throws -> T) throws(CrochetError) -> T {
-    if Engine.inReactorThread { throw CrochetError.onReactorThread }
-    return try waitCancelling(try runInReactor(body), timeout: timeout)
-}
-
-/// `waitFor` for a closure that returns a deferred.
-public func waitFor<T>(timeout: Duration, _ body: @escaping () throws -> Deferred<T>) throws(CrochetError) -> T {
-    if Engine.inReactorThread { throw CrochetError.onReactorThread }
-    return try waitCancelling(try runInReactor(body), timeout: timeout)
-}
-
-private func waitCancelling<T>(_ result: EventualResult<T>, timeout: Duration) throws(CrochetError) -> T {
-    do {
-        return try result.wait(timeout: timeout)
-    } catch .timedOut {
-        result.cancel()
-        throw CrochetError.timedOut
-    }
-}
-
-/// Runs `body` on the reactor thread soon (Twisted's `callFromThread`).
-public func callFromThread(_ body: @escaping () -> Void) throws(CrochetError) {
-    let (r, status) = Submission.reactor()
-    guard let r else { throw CrochetError(status: status) }
-    guard r.enqueue(CallbackItem(body)) else { throw CrochetError(status: .stopped) }
-}
-
-/// Runs `body` on the reactor thread after `delay` (Twisted's `callLater`).
-@discardableResult
-public func callLater(_ delay: Duration, _ body: @escaping () -> Void) throws(CrochetError) -> ScheduledCall {
-    let ns = delay.nanoseconds
-    if ns < 0 { throw CrochetError.invalidArgument("negative delay") }
-    let (r, status) = Submission.reactor()
-    guard let r else { throw CrochetError(status: status) }
-    let call = DelayedCall(deadline: DelayedCall.deadline(afterNanoseconds: ns), reactor: r, body: body)
-    guard r.schedule(call) else { throw CrochetError(status: .stopped) }
-    return ScheduledCall(call: call)
-}
-
-/// A call scheduled by `callLater`.
-public struct ScheduledCall: Sendable {
-    package let call: DelayedCall
-
-    /// Cancels the call so it never runs; throws `.alreadyFired` if it ran
-    /// (or is running) or was cancelled before.
-    public func cancel() throws(CrochetError) { try CrochetError.check(call.cancel()) }
-
-    /// Whether the call still waits to run.
-    public var isPending: Bool { call.isPending }
 }
