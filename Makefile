@@ -29,7 +29,7 @@ export PKG_CONFIG_PATH := $(STAGE)/lib/pkgconfig$(if $(PKG_CONFIG_PATH),:$(PKG_C
 CROCHET_CFLAGS = $$(pkg-config --cflags crochet)
 CROCHET_LIBS = $$(pkg-config --libs crochet) -Wl,-rpath,$(STAGE)/lib
 
-.PHONY: all deps lib stage demo test test-c test-valgrind test-abi test-swift test-tsan test-python test-cpp \
+.PHONY: all deps lib stage demo test test-c test-swift6 test-valgrind test-abi test-swift test-tsan test-python test-cpp \
         test-examples test-downloader bench clean
 
 all: stage dist
@@ -58,7 +58,7 @@ demo: stage build/demo
 	./build/demo
 
 test: stage check-docs test-abi test-install test-c test-valgrind test-swift test-tsan test-examples test-downloader test-cpp \
-      test-python test-python-example
+      test-python test-python-example test-swift6
 	@echo "make test: all suites passed"
 
 test-c: stage
@@ -80,6 +80,10 @@ test-swift: deps
 
 test-tsan: deps
 	swift test --sanitize=thread --scratch-path .build-tsan 2>&1 | tail -n 40; exit $${PIPESTATUS[0]}
+
+# A fresh Swift 6 package using the Crochet product as a versioned dependency.
+test-swift6: deps
+	Tests/swift6-consumer/run.sh
 
 test-examples: stage build/demo
 	./build/demo > /dev/null

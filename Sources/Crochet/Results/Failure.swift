@@ -47,11 +47,14 @@ public final class Failure: @unchecked Sendable, CustomStringConvertible {
         free(tracebackPointer)
     }
 
+    /// The failure's message (`crochet_raise`'s, or the Swift error's description).
     public var message: String { String(cString: messagePointer) }
+    /// The frames of the thread where it was raised, one per line.
     public var traceback: String { String(cString: tracebackPointer) }
     package var cMessage: UnsafePointer<CChar> { UnsafePointer(messagePointer) }
     package var cTraceback: UnsafePointer<CChar> { UnsafePointer(tracebackPointer) }
 
+    /// The status name, code and message, e.g. `CROCHET_EFAILED (-3): refused`.
     public var description: String {
         let name = Status(rawValue: code).map { "\($0.name) (\(code))" } ?? "code \(code)"
         return "\(name): \(message)"

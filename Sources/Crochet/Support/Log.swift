@@ -3,6 +3,7 @@ import Glibc
 
 /// A log record's level; the raw values are the C API's `CROCHET_LOG_*`.
 public enum LogLevel: Int32, Sendable {
+    /// `CROCHET_LOG_DEBUG` ... `CROCHET_LOG_ERROR`.
     case debug = 10, info = 20, warning = 30, error = 40
 
     package var label: String {

@@ -1,18 +1,31 @@
 /// One table of libcrochet's status codes: the C constants, `crochet_strerror`,
 /// the Swift error enum and the tests all read it, so they cannot drift.
 public enum Status: Int32, CaseIterable, Sendable {
+    /// Success.
     case ok = 0
+    /// No result within the timeout.
     case timedOut = -1
+    /// The reactor has stopped; no result will ever come.
     case stopped = -2
+    /// The call failed.
     case failed = -3
+    /// The call was cancelled.
     case cancelled = -4
+    /// An argument is invalid.
     case invalidArgument = -5
+    /// Wrong lifecycle state (not set up; `noSetup` after `setup`).
     case wrongState = -6
+    /// A blocking call was made on the reactor thread.
     case onReactorThread = -7
+    /// No stashed result has that id.
     case notFound = -8
+    /// Out of memory.
     case outOfMemory = -9
+    /// The deferred or delayed call already fired or was cancelled.
     case already = -10
+    /// A reactor-thread-only function was called elsewhere.
     case notReactorThread = -11
+    /// A configured bound is reached; retry later.
     case again = -12
 
     /// The C macro's name, e.g. `CROCHET_ETIMEDOUT` (what `crochet_status_name` returns).

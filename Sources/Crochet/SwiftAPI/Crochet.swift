@@ -82,7 +82,7 @@ public enum Crochet {
         return try waitCancelling(try runInReactor(body), timeout: timeout)
     }
 
-    /// ``waitFor(timeout:_:)-(_,()->T)`` for a body that returns a deferred.
+    /// `Crochet.waitFor` for a body that returns a deferred.
     public static func waitFor<T: Sendable>(
         timeout: Duration, _ body: @escaping @ReactorActor () throws -> Deferred<T>
     ) throws(CrochetError) -> T {

@@ -8,6 +8,7 @@ public enum CrochetError: Error, CustomStringConvertible, Sendable {
     case failed(Failure)
     /// The call was cancelled.
     case cancelled(Failure)
+    /// An argument is invalid; the text says which.
     case invalidArgument(String)
     /// Not set up, or `noSetup()` after `setup()`.
     case wrongState
@@ -15,6 +16,7 @@ public enum CrochetError: Error, CustomStringConvertible, Sendable {
     case onReactorThread
     /// No stashed result has that id.
     case notFound
+    /// Out of memory.
     case outOfMemory
     /// The deferred already fired.
     case alreadyFired
@@ -23,6 +25,7 @@ public enum CrochetError: Error, CustomStringConvertible, Sendable {
     /// A configured bound is reached (queued calls, stash size); retry later.
     case again
 
+    /// The C status this error stands for.
     public var status: Status {
         switch self {
         case .timedOut: .timedOut
@@ -48,6 +51,7 @@ public enum CrochetError: Error, CustomStringConvertible, Sendable {
         }
     }
 
+    /// The status name and what went wrong.
     public var description: String {
         if let failure { return "\(status.name): \(failure.message)" }
         if case .invalidArgument(let why) = self { return "\(status.name): \(why)" }

@@ -1,7 +1,7 @@
 /// An async result made on the reactor thread (Twisted's `Deferred`): fire it
 /// once with ``callback(_:)`` or ``errback(_:)``. Reactor-isolated: the
 /// compiler sees to it that only reactor-thread code makes or fires one.
-/// Returning one from ``Crochet/runInReactor(_:)-(()->Deferred<T>)`` makes the
+/// Returning one from `Crochet.runInReactor` makes the
 /// result follow it.
 public final class Deferred<T: Sendable>: Sendable {
     package let core: DeferredCore

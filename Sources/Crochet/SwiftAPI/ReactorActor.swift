@@ -2,9 +2,9 @@ import CLinux
 
 /// The reactor thread as a Swift global actor: code isolated to it runs on
 /// the reactor thread, and the compiler checks it. Closures you give to
-/// ``Crochet/runInReactor(_:)-(()->T)``, ``Crochet/callLater(_:_:)`` and the
+/// `Crochet.runInReactor`, ``Crochet/Crochet/callLater(_:_:)`` and the
 /// reactor services are `@ReactorActor`, so they may use reactor-only APIs
-/// (``Deferred``, ``Crochet/addReader(_:_:)``, ...) directly.
+/// (``Deferred``, ``Crochet/Crochet/addReader(_:_:)``, ...) directly.
 ///
 /// An actor of your own can run on the reactor thread too, by using its
 /// executor:

@@ -8,6 +8,9 @@ public final class ReactorExecutor: SerialExecutor, @unchecked Sendable {
 
     private init() {}
 
+    /// Queues `job` to run on the reactor thread (any thread may call it).
+    /// A job that cannot be queued (no reactor, or it stopped) is dropped
+    /// with an ERROR log record.
     public func enqueue(_ job: consuming ExecutorJob) {
         let job = UnownedJob(job)
         guard let reactor = Engine.reactor, reactor.enqueue(JobItem(job)) else {
@@ -18,15 +21,19 @@ public final class ReactorExecutor: SerialExecutor, @unchecked Sendable {
         }
     }
 
+    /// This executor, unowned, for `unownedExecutor` properties.
     public func asUnownedSerialExecutor() -> UnownedSerialExecutor { UnownedSerialExecutor(ordinary: self) }
 
+    /// Whether `other` is this executor (there is one reactor).
     public func isSameExclusiveExecutionContext(other: ReactorExecutor) -> Bool { other === self }
 
+    /// Traps unless the calling thread is the reactor thread.
     public func checkIsolated() {
         precondition(Engine.inReactorThread,
                      "BUG DETECTED: reactor-isolated code (@ReactorActor) ran off the reactor thread")
     }
 
+    /// Whether the calling thread is the reactor thread.
     public func isIsolatingCurrentContext() -> Bool? { Engine.inReactorThread }
 }
 

@@ -1,4 +1,4 @@
-/// A call scheduled by ``Crochet/callLater(_:_:)``.
+/// A call scheduled by ``Crochet/Crochet/callLater(_:_:)``.
 public struct ScheduledCall: Sendable {
     package let call: DelayedCall
 
