@@ -1,5 +1,12 @@
 /// Something handed to the reactor thread through its inbox: a call, a
 /// timer to schedule, a cancellation. The inbox links items intrusively.
+///
+/// `@unchecked Sendable` (and restated, as Swift requires, by every
+/// subclass): an item is made on one thread and handed over through the
+/// inbox's sequentially consistent CAS, which orders everything written
+/// before it; after that its mutable fields are the reactor thread's, or
+/// atomics. Subclasses that a thread other than the reactor keeps using (a
+/// result, a timer's handle) say which fields those threads touch.
 package class InboxItem: @unchecked Sendable {
     /// The next item in the inbox (or, for results, in the pending registry).
     /// Not reference counted: the inbox and registry own their items.
