@@ -270,3 +270,42 @@ void cl_monitor_broadcast(cl_monitor *m) { pthread_cond_broadcast(&m->cond); }
 void cl_monitor_signal(cl_monitor *m) { pthread_cond_signal(&m->cond); }
 
 void cl_monitor_reinit(cl_monitor *m) { monitor_init(m); }
+
+/* ---- other copies of the library in this process ------------------------ */
+
+#include <link.h>
+
+struct copy_search {
+    void *self_base;
+    char *other;
+    size_t other_size;
+    int found;
+};
+
+static int look_for_copy(struct dl_phdr_info *info, size_t size, void *p) {
+    (void)size;
+    struct copy_search *search = p;
+    if (info->dlpi_name == NULL || info->dlpi_name[0] == 0) return 0;
+    void *handle = dlopen(info->dlpi_name, RTLD_LAZY | RTLD_NOLOAD);
+    if (handle == NULL) return 0;
+    void *entry = dlsym(handle, "crochet_setup");
+    Dl_info where;
+    /* An object exporting crochet_setup itself (not through a dependency)
+     * that is not this copy. */
+    if (entry != NULL && dladdr(entry, &where) && where.dli_fbase != search->self_base
+        && where.dli_fbase == (void *)info->dlpi_addr) {
+        snprintf(search->other, search->other_size, "%s", info->dlpi_name);
+        search->found = 1;
+    }
+    dlclose(handle);
+    return search->found;
+}
+
+int cl_find_other_copy(char *self, size_t self_size, char *other, size_t other_size) {
+    Dl_info me;
+    if (!dladdr((void *)cl_find_other_copy, &me)) return 0;
+    snprintf(self, self_size, "%s", me.dli_fname ? me.dli_fname : "?");
+    struct copy_search search = { me.dli_fbase, other, other_size, 0 };
+    dl_iterate_phdr(look_for_copy, &search);
+    return search.found;
+}

@@ -74,13 +74,33 @@ package enum Engine {
     /// crochet's `setup()`: starts the reactor on a library-owned thread and
     /// registers the exit handler. Idempotent; no effect after `noSetup()`.
     package static func setup() -> Status {
-        lock.withLock {
+        let (status, started) = startOwnThread()
+        if started { warnAboutOtherCopies() }
+        return status
+    }
+
+    /// A second copy of the library in one process has its own reactor, its
+    /// own stash and its own exit handler: say so, naming both.
+    private static func warnAboutOtherCopies() {
+        var me = [CChar](repeating: 0, count: 4096)
+        var other = [CChar](repeating: 0, count: 4096)
+        guard cl_find_other_copy(&me, me.count, &other, other.count) != 0 else { return }
+        let mine = String(decoding: me.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        let theirs = String(decoding: other.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        Log.emit(.warning, "two copies of libcrochet are loaded in this process: \(mine) (setting up now) and "
+                 + "\(theirs); each runs its own reactor, stash and exit handler. Load one copy "
+                 + "(the Python package uses a copy already loaded before its bundled one)")
+    }
+
+    /// `setup()`'s work: the status, and whether this call started the reactor.
+    private static func startOwnThread() -> (Status, Bool) {
+        lock.withLock { () -> (Status, Bool) in
             switch state.mode {
-            case .setUp, .noSetUp: return .ok
+            case .setUp, .noSetUp: return (.ok, false)
             case .none: break
             }
             registerProcessHandlers()
-            guard let r = Reactor(epoch: epoch.load(ordering: .relaxed)) else { return .outOfMemory }
+            guard let r = Reactor(epoch: epoch.load(ordering: .relaxed)) else { return (.outOfMemory, false) }
             WarmUp.run(on: r)
             var tid: UInt64 = 0
             let rc = cl_thread_start(&tid, { raw in
@@ -90,7 +110,7 @@ package enum Engine {
             }, Unmanaged.passRetained(r).toOpaque())
             if rc != 0 {
                 Unmanaged.passUnretained(r).release()
-                return .outOfMemory
+                return (.outOfMemory, false)
             }
             state.mode = .setUp
             state.reactor = r
@@ -102,7 +122,7 @@ package enum Engine {
                 exitHandlerRegistered = true
                 _ = cl_atexit { Engine.atExit() }
             }
-            return .ok
+            return (.ok, true)
         }
     }
 

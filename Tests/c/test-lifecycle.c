@@ -183,3 +183,71 @@ TEST(version_matches_header) {
     ASSERT_STREQ(CROCHET_VERSION_STRING, expected);
     ASSERT_PTR_EQ(crochet_version(), v);   /* a static string */
 }
+
+#include <dlfcn.h>
+#include <sys/wait.h>
+
+/* A second copy of the library loaded in one process (a file copy, as a wheel that bundles its own would be) warns, naming both paths, when it sets up. */
+TEST(second_copy_warns_naming_both) {
+    Dl_info me;
+    ASSERT(dladdr((void *)crochet_setup, &me));
+    char copy[256];
+    snprintf(copy, sizeof copy, "/tmp/libcrochet-copy-%d.so", (int)getpid());
+    char command[768];
+    snprintf(command, sizeof command, "cp '%s' '%s'", me.dli_fname, copy);
+    ASSERT_EQ(system(command), 0);
+    int p[2];
+    ASSERT_EQ(pipe(p), 0);
+    pid_t pid = fork();
+    ASSERT(pid >= 0);
+    if (pid == 0) {
+        dup2(p[1], 2);
+        if (crochet_setup() != CROCHET_OK) _exit(3);
+        void *other = dlopen(copy, RTLD_NOW | RTLD_LOCAL);
+        if (other == NULL) _exit(4);
+        int (*other_setup)(void) = (int (*)(void))dlsym(other, "crochet_setup");
+        int (*other_flush)(double) = (int (*)(double))dlsym(other, "crochet_log_flush");
+        if (other_setup == NULL || other_setup() != CROCHET_OK) _exit(5);
+        other_flush(5.0);
+        _exit(0);
+    }
+    close(p[1]);
+    char text[8192];
+    size_t len = 0;
+    ssize_t n;
+    while ((n = read(p[0], text + len, sizeof text - 1 - len)) > 0) len += (size_t)n;
+    text[len] = 0;
+    int status = 0;
+    waitpid(pid, &status, 0);
+    unlink(copy);
+    ASSERT(WIFEXITED(status));
+    ASSERT_EQ(WEXITSTATUS(status), 0);
+    ASSERT_CONTAINS(text, "two copies of libcrochet are loaded in this process");
+    ASSERT_CONTAINS(text, copy);
+    ASSERT_CONTAINS(text, me.dli_fname);
+}
+
+/* One copy alone never warns about copies. */
+TEST(one_copy_does_not_warn) {
+    int p[2];
+    ASSERT_EQ(pipe(p), 0);
+    pid_t pid = fork();
+    ASSERT(pid >= 0);
+    if (pid == 0) {
+        dup2(p[1], 2);
+        if (crochet_setup() != CROCHET_OK) _exit(3);
+        crochet_raise(0, "just-one");   /* outside a call: one warning record */
+        crochet_log_flush(5.0);
+        _exit(0);
+    }
+    close(p[1]);
+    char text[8192];
+    size_t len = 0;
+    ssize_t n;
+    while ((n = read(p[0], text + len, sizeof text - 1 - len)) > 0) len += (size_t)n;
+    text[len] = 0;
+    int status = 0;
+    waitpid(pid, &status, 0);
+    ASSERT_CONTAINS(text, "just-one");
+    ASSERT(strstr(text, "two copies") == NULL);
+}

@@ -109,4 +109,9 @@ void cl_monitor_signal(cl_monitor *m);
 /* Re-initialises the monitor in a forked child (its lock may have been held). */
 void cl_monitor_reinit(cl_monitor *m);
 
+/* Another copy of libcrochet loaded in this process (an object that exports
+ * crochet_setup and is not the one holding this code): writes this copy's
+ * path into self and the other's into other; returns 1 if there is one. */
+int cl_find_other_copy(char *self, size_t self_size, char *other, size_t other_size);
+
 #endif
