@@ -7,6 +7,7 @@
 #   make install  copy what make built: PREFIX=/usr/local LIBDIR INCLUDEDIR DESTDIR
 #                 (also install-strip, uninstall; see mk/install.mk)
 #   make docs     regenerate docs/api from include/crochet.h (mk/docs.mk)
+#   make wheel    the Python wheel that carries the library, in build/wheel (mk/wheel.mk)
 
 SHELL := /bin/bash
 export PATH := $(PATH):/opt/swift/usr/bin
@@ -30,7 +31,7 @@ CROCHET_CFLAGS = $$(pkg-config --cflags crochet)
 CROCHET_LIBS = $$(pkg-config --libs crochet) -Wl,-rpath,$(STAGE)/lib
 
 .PHONY: all deps lib stage demo test test-c test-swift6 test-valgrind test-abi test-swift test-tsan test-python test-cpp \
-        test-examples test-downloader bench clean
+        test-examples test-downloader test-asan fuzz test-fuzz soak test-soak bench clean
 
 all: stage dist
 
@@ -57,16 +58,43 @@ build/demo: examples/c/demo.c include/crochet.h | stage
 demo: stage build/demo
 	./build/demo
 
-test: stage check-docs test-abi test-install test-c test-valgrind test-swift test-tsan test-examples test-downloader test-cpp \
-      test-python test-python-example test-swift6
+test: stage check-docs test-abi test-install test-c test-valgrind test-asan test-swift test-tsan test-examples test-downloader test-cpp \
+      test-python test-python-example test-swift6 test-fuzz test-soak
 	@echo "make test: all suites passed"
 
 test-c: stage
+	Tests/c/compile-fail/run.sh
 	Tests/c/run-tests.sh
 
-# The C tests again under valgrind's memcheck (any error fails the test).
+# The C tests again under valgrind's memcheck, leak check on: any error or
+# definite leak fails the test (Tests/c/valgrind.supp lists what is kept for
+# the process's lifetime on purpose).
 test-valgrind: stage
 	VALGRIND=1 Tests/c/run-tests.sh
+
+# The C tests with the library (a debug build with --sanitize=address in
+# .build-asan, staged in build/stage-asan) and the tests built with ASan and
+# LeakSanitizer; test-fork's fork_under_load forks 300 times under load there.
+test-asan: deps
+	Tests/c/tools/build-variant.sh .build-asan build/stage-asan --sanitize=address
+	ASAN=1 FORK_STRESS_ROUNDS=300 Tests/c/run-tests.sh
+
+# The API-sequence fuzzer (libFuzzer, ASan, coverage of the library too):
+# make fuzz FUZZ_SECONDS=600; make test runs a 30 s pass.
+FUZZ_SECONDS ?= 600
+fuzz: deps
+	Tests/fuzz/run.sh $(FUZZ_SECONDS)
+
+test-fuzz: deps
+	Tests/fuzz/run.sh 30
+
+# The soak run against the staged library: make soak SECONDS=600; make test
+# runs a 20 s pass.
+soak: stage
+	Tests/soak/run.sh $(or $(SECONDS),600)
+
+test-soak: stage
+	Tests/soak/run.sh 20
 
 test-abi: stage
 	Tests/abi/check-abi.sh $(STAGE)
@@ -98,6 +126,10 @@ bench: stage
 
 include mk/install.mk
 include mk/docs.mk
+include mk/wheel.mk
+
+# The wheel installed in a fresh venv, imported with env -i (mk/wheel.mk).
+test: test-wheel
 
 clean:
-	rm -rf build .build .build-tsan
+	rm -rf build .build .build-tsan .build-asan .build-fuzz

@@ -23,6 +23,13 @@
 #include <sys/eventfd.h>
 #include <malloc.h>
 
+static void must(int s, const char *what) {
+    if (s != CROCHET_OK) {
+        fprintf(stderr, "%s: %s\n", what, crochet_strerror(s));
+        exit(1);
+    }
+}
+
 static int REPS = 7;
 
 static double now(void) {
@@ -113,17 +120,11 @@ static int32_t pin_reactor(int32_t cpu) {
 
 static void pin_reactor_to(int cpu) {
     crochet_result *r;
-    CROCHET_SUBMIT(&r, pin_reactor, CROCHET_TYPE_INT32, crochet_int32(cpu));
-    crochet_wait(r, INFINITY, NULL);
+    must(CROCHET_SUBMIT(&r, pin_reactor, CROCHET_TYPE_INT32, crochet_int32(cpu)), "submit");
+    if (crochet_wait(r, INFINITY, NULL) != CROCHET_OK) abort();
     crochet_result_release(r);
 }
 
-static void must(int s, const char *what) {
-    if (s != CROCHET_OK) {
-        fprintf(stderr, "%s: %s\n", what, crochet_strerror(s));
-        exit(1);
-    }
-}
 
 static double round_trip(int iters) {
     crochet_value args[2] = { crochet_int32(1), crochet_int32(2) };
@@ -199,10 +200,10 @@ static double bytes_per_pending(int n) {
         must(crochet_submit(&rs[i], (crochet_fn)add, CROCHET_TYPE_INT32, args, 2), "submit");
     long after = heap_bytes();
     atomic_store(&gate, 1);
-    crochet_wait(blocker, INFINITY, NULL);
+    if (crochet_wait(blocker, INFINITY, NULL) != CROCHET_OK) abort();
     crochet_result_release(blocker);
     for (int i = 0; i < n; i++) {
-        crochet_wait(rs[i], INFINITY, NULL);
+        if (crochet_wait(rs[i], INFINITY, NULL) != CROCHET_OK) abort();
         crochet_result_release(rs[i]);
     }
     free(rs);
@@ -221,7 +222,7 @@ static void timer_bench_on_reactor(struct timer_bench *tb) {
     double start = now();
     for (int i = 0; i < tb->n; i++) {
         double delay = 1000.0 + (rand_r(&seed) % 1000000) / 1000.0;
-        crochet_call_later(&calls[i], delay, nop, NULL, NULL);
+        if (crochet_call_later(&calls[i], delay, nop, NULL, NULL) != CROCHET_OK) abort();
     }
     double mid = now();
     for (int i = 0; i < tb->n; i++) crochet_delayed_call_cancel(calls[(int)(((long long)i * 7919) % tb->n)]);
@@ -255,7 +256,7 @@ static int32_t schedule_ordered(struct order_check *check) {
             struct order_entry *e = &check->entries[check->perm[g] * 4 + k];
             e->check = check;
             e->expected = check->perm[g] * 4 + k;
-            crochet_call_later(NULL, 0.02 + check->perm[g] * 1e-3, order_fire, e, NULL);
+            if (crochet_call_later(NULL, 0.02 + check->perm[g] * 1e-3, order_fire, e, NULL) != CROCHET_OK) abort();
         }
     }
     return 0;
@@ -272,8 +273,8 @@ static int timers_in_order(int n) {
         check.perm[j] = t;
     }
     crochet_result *r;
-    CROCHET_SUBMIT(&r, schedule_ordered, CROCHET_TYPE_INT32, crochet_pointer(&check));
-    crochet_wait(r, INFINITY, NULL);
+    must(CROCHET_SUBMIT(&r, schedule_ordered, CROCHET_TYPE_INT32, crochet_pointer(&check)), "submit");
+    if (crochet_wait(r, INFINITY, NULL) != CROCHET_OK) abort();
     crochet_result_release(r);
     double deadline = now() + 30;
     while (!atomic_load(&check.done) && now() < deadline) usleep(1000);
@@ -312,8 +313,8 @@ static double fd_latency(int nfds, int rounds) {
     }
     crochet_result *r;
     crochet_value v;
-    CROCHET_SUBMIT(&r, watch_all, CROCHET_TYPE_INT32, crochet_pointer(&fb));
-    crochet_wait(r, INFINITY, &v);
+    must(CROCHET_SUBMIT(&r, watch_all, CROCHET_TYPE_INT32, crochet_pointer(&fb)), "submit");
+    if (crochet_wait(r, INFINITY, &v) != CROCHET_OK) abort();
     crochet_result_release(r);
     if (v.u.i32 != 0) {
         fprintf(stderr, "add_reader failed\n");
@@ -331,8 +332,8 @@ static double fd_latency(int nfds, int rounds) {
         while (atomic_load(&fb.hits) == before) sched_yield();
         total += now() - start;
     }
-    CROCHET_SUBMIT(&r, unwatch_all, CROCHET_TYPE_INT32, crochet_pointer(&fb));
-    crochet_wait(r, INFINITY, NULL);
+    must(CROCHET_SUBMIT(&r, unwatch_all, CROCHET_TYPE_INT32, crochet_pointer(&fb)), "submit");
+    if (crochet_wait(r, INFINITY, NULL) != CROCHET_OK) abort();
     crochet_result_release(r);
     for (int i = 0; i < nfds; i++) close(fb.fds[i]);
     free(fb.fds);
@@ -343,8 +344,8 @@ static double fd_latency(int nfds, int rounds) {
 
 static crochet_deferred *add_on_worker(void) {
     crochet_deferred *d;
-    crochet_defer_to_thread(&d, (crochet_fn)add, CROCHET_TYPE_INT32,
-                            (crochet_value[]){ crochet_int32(1), crochet_int32(2) }, 2);
+    must(crochet_defer_to_thread(&d, (crochet_fn)add, CROCHET_TYPE_INT32,
+                                 (crochet_value[]){ crochet_int32(1), crochet_int32(2) }, 2), "defer_to_thread");
     return d;
 }
 
@@ -433,8 +434,8 @@ int main(int argc, char **argv) {
         for (int i = 0; i < reps; i++) {
             struct timer_bench tb = { sizes[k], 0, 0 };
             crochet_result *r;
-            CROCHET_SUBMIT(&r, run_timer_bench, CROCHET_TYPE_INT32, crochet_pointer(&tb));
-            crochet_wait(r, INFINITY, NULL);
+            must(CROCHET_SUBMIT(&r, run_timer_bench, CROCHET_TYPE_INT32, crochet_pointer(&tb)), "submit");
+            if (crochet_wait(r, INFINITY, NULL) != CROCHET_OK) abort();
             crochet_result_release(r);
             sv[i] = tb.schedule_ns;
             cv[i] = tb.cancel_ns;

@@ -56,6 +56,23 @@ extern "C" {
 #define CROCHET_VERSION_STRING "0.2.0"
 #define CROCHET_VERSION_NUMBER (CROCHET_VERSION_MAJOR * 10000 + CROCHET_VERSION_MINOR * 100 + CROCHET_VERSION_PATCH)
 
+/* Functions whose status must not be ignored are marked with this: a
+ * compiler warning when a call's result is dropped. Define
+ * CROCHET_NO_WARN_UNUSED_RESULT before including the header to turn it off.
+ * (C++17 and C23: [[nodiscard]], silenced by a (void) cast; older C with
+ * GCC or Clang: warn_unused_result.) */
+#if defined(CROCHET_NO_WARN_UNUSED_RESULT)
+#define CROCHET_WARN_UNUSED_RESULT
+#elif defined(__cplusplus) && __cplusplus >= 201703L
+#define CROCHET_WARN_UNUSED_RESULT [[nodiscard]]
+#elif !defined(__cplusplus) && defined(__STDC_VERSION__) && __STDC_VERSION__ >= 202311L
+#define CROCHET_WARN_UNUSED_RESULT [[nodiscard]]
+#elif defined(__GNUC__)
+#define CROCHET_WARN_UNUSED_RESULT __attribute__((warn_unused_result))
+#else
+#define CROCHET_WARN_UNUSED_RESULT
+#endif
+
 /* ------------------------------------------------------------------------- */
 /* Status codes (the values are ABI)                                          */
 /* ------------------------------------------------------------------------- */
@@ -160,20 +177,20 @@ typedef struct crochet_delayed_call crochet_delayed_call; /* a timer from croche
  * by fork() it starts a fresh reactor.
  * Returns CROCHET_OK, or CROCHET_ENOMEM when the thread or its resources
  * cannot be created. */
-int crochet_setup(void);
+CROCHET_WARN_UNUSED_RESULT int crochet_setup(void);
 
 /* Initializes the library with no side effects: no thread is started and
  * logging is untouched. Run the reactor yourself with crochet_run().
  * Returns CROCHET_OK, or CROCHET_ESTATE after crochet_setup() or a second
  * crochet_no_setup(). */
-int crochet_no_setup(void);
+CROCHET_WARN_UNUSED_RESULT int crochet_no_setup(void);
 
 /* After crochet_no_setup(), runs the reactor on the calling thread until
  * crochet_stop(); that thread is the reactor thread meanwhile.
  * Returns CROCHET_OK once stopped; CROCHET_ESTATE without crochet_no_setup(),
  * while the reactor already runs, or once it has stopped (a reactor runs
  * once); CROCHET_ENOMEM if the selector cannot be created. */
-int crochet_run(void);
+CROCHET_WARN_UNUSED_RESULT int crochet_run(void);
 
 /* Any thread. Stops the reactor: shutdown triggers run on the reactor thread,
  * then every pending result completes with CROCHET_ESTOPPED, so every blocked
@@ -208,7 +225,7 @@ int crochet_in_reactor_thread(void);
  * nargs > 0, an unknown type tag, CROCHET_TYPE_VOID or CROCHET_TYPE_DEFERRED
  * as an argument type, or nargs > CROCHET_MAX_ARGS; CROCHET_ESTATE before
  * setup/no_setup; CROCHET_ESTOPPED after stop; CROCHET_ENOMEM. */
-int crochet_submit(crochet_result **out, crochet_fn fn, crochet_type return_type,
+CROCHET_WARN_UNUSED_RESULT int crochet_submit(crochet_result **out, crochet_fn fn, crochet_type return_type,
                    const crochet_value *args, size_t nargs);
 
 /* crochet_submit with the arguments given as trailing constructor calls:
@@ -220,6 +237,146 @@ int crochet_submit(crochet_result **out, crochet_fn fn, crochet_type return_type
         ((const crochet_value[]){ crochet_void(), __VA_ARGS__ }) + 1,               \
         sizeof((const crochet_value[]){ crochet_void(), __VA_ARGS__ })              \
             / sizeof(crochet_value) - 1)
+
+/* Type-checked submit (C11 with GCC or Clang): the return and argument tags
+ * are deduced from fn's type and the arguments' types, at compile time.
+ *   CROCHET_CALL(&r, add, 1, 2);                  int32_t add(int32_t, int32_t)
+ *   CROCHET_CALL(&r, half, 10.0);                 double half(double)
+ *   CROCHET_CALL(&r, tick);                       void tick(void)
+ *   CROCHET_CALL(&r, fetch, (const char *)url);   crochet_deferred *fetch(const char *)
+ * Each argument must have exactly the type of fn's parameter: C would
+ * convert CROCHET_CALL(&r, half, 10) silently, but the reactor calls fn
+ * through libffi with the arguments' own types, so this does not compile
+ * ("CROCHET_CALL: each argument must have exactly the type of its
+ * parameter"). Cast literals and pointers to the parameter's type, including
+ * const. Types with no crochet_type (structs, long double, enums: cast them)
+ * do not compile either. fn returning crochet_deferred * follows the
+ * deferred, as CROCHET_TYPE_DEFERRED does. Up to 16 arguments; each is
+ * evaluated once. Returns crochet_submit's status. */
+#if defined(__GNUC__) && !defined(__cplusplus) && defined(__STDC_VERSION__) && __STDC_VERSION__ >= 201112L
+static inline crochet_value crochet__bool(_Bool x) { return crochet_uint8((uint8_t)x); }
+static inline crochet_value crochet__char(char x) { return (char)-1 < 0 ? crochet_int8((int8_t)x) : crochet_uint8((uint8_t)x); }
+static inline crochet_value crochet__long(long x) { return sizeof(long) == 8 ? crochet_int64((int64_t)x) : crochet_int32((int32_t)x); }
+static inline crochet_value crochet__ulong(unsigned long x) { return sizeof(long) == 8 ? crochet_uint64((uint64_t)x) : crochet_uint32((uint32_t)x); }
+static inline crochet_value crochet__llong(long long x) { return crochet_int64((int64_t)x); }
+static inline crochet_value crochet__ullong(unsigned long long x) { return crochet_uint64((uint64_t)x); }
+static inline crochet_value crochet__object(const volatile void *p) { return crochet_pointer((void *)(uintptr_t)p); }
+
+/* An expression's type after lvalue conversion (arrays decay; short stays short). */
+#define CROCHET__TYPE(x) __typeof__(((void)0, (x)))
+/* The value of an argument, evaluated once: only the selected constructor's
+ * call is type-checked, so a struct argument fails to compile there. */
+#define CROCHET__VALUE(x) _Generic(((void)0, (x)),                                     \
+    _Bool: crochet__bool, char: crochet__char, signed char: crochet_int8,             \
+    unsigned char: crochet_uint8, short: crochet_int16, unsigned short: crochet_uint16, \
+    int: crochet_int32, unsigned int: crochet_uint32, long: crochet__long,            \
+    unsigned long: crochet__ulong, long long: crochet__llong,                          \
+    unsigned long long: crochet__ullong, float: crochet_float, double: crochet_double, \
+    default: crochet__object)(x)
+/* The tag for a pointer to a value of some type; default: any pointer. */
+#define CROCHET__TAG_OF_POINTER(p) _Generic((p),                                       \
+    _Bool *: CROCHET_TYPE_UINT8, char *: ((char)-1 < 0 ? CROCHET_TYPE_INT8 : CROCHET_TYPE_UINT8), \
+    signed char *: CROCHET_TYPE_INT8, unsigned char *: CROCHET_TYPE_UINT8,             \
+    short *: CROCHET_TYPE_INT16, unsigned short *: CROCHET_TYPE_UINT16,                \
+    int *: CROCHET_TYPE_INT32, unsigned int *: CROCHET_TYPE_UINT32,                    \
+    long *: (sizeof(long) == 8 ? CROCHET_TYPE_INT64 : CROCHET_TYPE_INT32),             \
+    unsigned long *: (sizeof(long) == 8 ? CROCHET_TYPE_UINT64 : CROCHET_TYPE_UINT32),  \
+    long long *: CROCHET_TYPE_INT64, unsigned long long *: CROCHET_TYPE_UINT64,        \
+    float *: CROCHET_TYPE_FLOAT, double *: CROCHET_TYPE_DOUBLE,                        \
+    void *: CROCHET_TYPE_VOID, crochet_deferred **: CROCHET_TYPE_DEFERRED,             \
+    default: CROCHET_TYPE_POINTER)
+/* A type as a value type: void becomes char (to classify it harmlessly). */
+#define CROCHET__VALUE_TYPE(t) __typeof__(*_Generic((t *)0, void *: (char *)0, default: (t *)0))
+/* Whether the tag fits the type: a tag of POINTER must be a pointer (not an
+ * enum, a struct or a long double, which reach the default association). */
+#define CROCHET__FITS(t) (CROCHET__TAG_OF_POINTER((t *)0) != CROCHET_TYPE_POINTER \
+    || __builtin_classify_type(*(CROCHET__VALUE_TYPE(t) *)0) == 5)
+#define CROCHET__RETURN_TAG(call) CROCHET__TAG_OF_POINTER((__typeof__(call) *)0)
+#define CROCHET__CHECK(fn, call, ...) (void)sizeof(struct {                            \
+    _Static_assert(__builtin_types_compatible_p(__typeof__(&*(fn)), __typeof__(call) (*)(__VA_ARGS__)), \
+                   "CROCHET_CALL: each argument must have exactly the type of its parameter (cast it)"); \
+    _Static_assert(CROCHET__FITS(__typeof__(call)),                                    \
+                   "CROCHET_CALL: the return type has no crochet_type (a struct or a long double)"); \
+    char crochet__unused; })
+/* Each argument's type must fit too. */
+#define CROCHET__ARG_FITS(a) (void)sizeof(struct {                                      \
+    _Static_assert(CROCHET__FITS(CROCHET__TYPE(a)),                                     \
+                   "CROCHET_CALL: an argument type has no crochet_type (a struct or a long double)"); \
+    char crochet__unused; })
+#define CROCHET__COUNT(...) CROCHET__COUNT_(__VA_ARGS__, 16, 15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0, )
+#define CROCHET__COUNT_(fn, _1, _2, _3, _4, _5, _6, _7, _8, _9, _10, _11, _12, _13, _14, _15, _16, n, ...) n
+#define CROCHET__CAT(a, b) CROCHET__CAT_(a, b)
+#define CROCHET__CAT_(a, b) a##b
+#define CROCHET__CALL_0(out, fn) \
+    (CROCHET__CHECK(fn, (fn)(), void), \
+     crochet_submit((out), (crochet_fn)(fn), CROCHET__RETURN_TAG((fn)()), NULL, 0))
+#define CROCHET__CALL_1(out, fn, a1) \
+    (CROCHET__CHECK(fn, (fn)(a1), CROCHET__TYPE(a1)), CROCHET__ARG_FITS(a1), \
+     crochet_submit((out), (crochet_fn)(fn), CROCHET__RETURN_TAG((fn)(a1)), \
+                    (const crochet_value[]){ CROCHET__VALUE(a1) }, 1))
+#define CROCHET__CALL_2(out, fn, a1, a2) \
+    (CROCHET__CHECK(fn, (fn)(a1, a2), CROCHET__TYPE(a1), CROCHET__TYPE(a2)), CROCHET__ARG_FITS(a1), CROCHET__ARG_FITS(a2), \
+     crochet_submit((out), (crochet_fn)(fn), CROCHET__RETURN_TAG((fn)(a1, a2)), \
+                    (const crochet_value[]){ CROCHET__VALUE(a1), CROCHET__VALUE(a2) }, 2))
+#define CROCHET__CALL_3(out, fn, a1, a2, a3) \
+    (CROCHET__CHECK(fn, (fn)(a1, a2, a3), CROCHET__TYPE(a1), CROCHET__TYPE(a2), CROCHET__TYPE(a3)), CROCHET__ARG_FITS(a1), CROCHET__ARG_FITS(a2), CROCHET__ARG_FITS(a3), \
+     crochet_submit((out), (crochet_fn)(fn), CROCHET__RETURN_TAG((fn)(a1, a2, a3)), \
+                    (const crochet_value[]){ CROCHET__VALUE(a1), CROCHET__VALUE(a2), CROCHET__VALUE(a3) }, 3))
+#define CROCHET__CALL_4(out, fn, a1, a2, a3, a4) \
+    (CROCHET__CHECK(fn, (fn)(a1, a2, a3, a4), CROCHET__TYPE(a1), CROCHET__TYPE(a2), CROCHET__TYPE(a3), CROCHET__TYPE(a4)), CROCHET__ARG_FITS(a1), CROCHET__ARG_FITS(a2), CROCHET__ARG_FITS(a3), CROCHET__ARG_FITS(a4), \
+     crochet_submit((out), (crochet_fn)(fn), CROCHET__RETURN_TAG((fn)(a1, a2, a3, a4)), \
+                    (const crochet_value[]){ CROCHET__VALUE(a1), CROCHET__VALUE(a2), CROCHET__VALUE(a3), CROCHET__VALUE(a4) }, 4))
+#define CROCHET__CALL_5(out, fn, a1, a2, a3, a4, a5) \
+    (CROCHET__CHECK(fn, (fn)(a1, a2, a3, a4, a5), CROCHET__TYPE(a1), CROCHET__TYPE(a2), CROCHET__TYPE(a3), CROCHET__TYPE(a4), CROCHET__TYPE(a5)), CROCHET__ARG_FITS(a1), CROCHET__ARG_FITS(a2), CROCHET__ARG_FITS(a3), CROCHET__ARG_FITS(a4), CROCHET__ARG_FITS(a5), \
+     crochet_submit((out), (crochet_fn)(fn), CROCHET__RETURN_TAG((fn)(a1, a2, a3, a4, a5)), \
+                    (const crochet_value[]){ CROCHET__VALUE(a1), CROCHET__VALUE(a2), CROCHET__VALUE(a3), CROCHET__VALUE(a4), CROCHET__VALUE(a5) }, 5))
+#define CROCHET__CALL_6(out, fn, a1, a2, a3, a4, a5, a6) \
+    (CROCHET__CHECK(fn, (fn)(a1, a2, a3, a4, a5, a6), CROCHET__TYPE(a1), CROCHET__TYPE(a2), CROCHET__TYPE(a3), CROCHET__TYPE(a4), CROCHET__TYPE(a5), CROCHET__TYPE(a6)), CROCHET__ARG_FITS(a1), CROCHET__ARG_FITS(a2), CROCHET__ARG_FITS(a3), CROCHET__ARG_FITS(a4), CROCHET__ARG_FITS(a5), CROCHET__ARG_FITS(a6), \
+     crochet_submit((out), (crochet_fn)(fn), CROCHET__RETURN_TAG((fn)(a1, a2, a3, a4, a5, a6)), \
+                    (const crochet_value[]){ CROCHET__VALUE(a1), CROCHET__VALUE(a2), CROCHET__VALUE(a3), CROCHET__VALUE(a4), CROCHET__VALUE(a5), CROCHET__VALUE(a6) }, 6))
+#define CROCHET__CALL_7(out, fn, a1, a2, a3, a4, a5, a6, a7) \
+    (CROCHET__CHECK(fn, (fn)(a1, a2, a3, a4, a5, a6, a7), CROCHET__TYPE(a1), CROCHET__TYPE(a2), CROCHET__TYPE(a3), CROCHET__TYPE(a4), CROCHET__TYPE(a5), CROCHET__TYPE(a6), CROCHET__TYPE(a7)), CROCHET__ARG_FITS(a1), CROCHET__ARG_FITS(a2), CROCHET__ARG_FITS(a3), CROCHET__ARG_FITS(a4), CROCHET__ARG_FITS(a5), CROCHET__ARG_FITS(a6), CROCHET__ARG_FITS(a7), \
+     crochet_submit((out), (crochet_fn)(fn), CROCHET__RETURN_TAG((fn)(a1, a2, a3, a4, a5, a6, a7)), \
+                    (const crochet_value[]){ CROCHET__VALUE(a1), CROCHET__VALUE(a2), CROCHET__VALUE(a3), CROCHET__VALUE(a4), CROCHET__VALUE(a5), CROCHET__VALUE(a6), CROCHET__VALUE(a7) }, 7))
+#define CROCHET__CALL_8(out, fn, a1, a2, a3, a4, a5, a6, a7, a8) \
+    (CROCHET__CHECK(fn, (fn)(a1, a2, a3, a4, a5, a6, a7, a8), CROCHET__TYPE(a1), CROCHET__TYPE(a2), CROCHET__TYPE(a3), CROCHET__TYPE(a4), CROCHET__TYPE(a5), CROCHET__TYPE(a6), CROCHET__TYPE(a7), CROCHET__TYPE(a8)), CROCHET__ARG_FITS(a1), CROCHET__ARG_FITS(a2), CROCHET__ARG_FITS(a3), CROCHET__ARG_FITS(a4), CROCHET__ARG_FITS(a5), CROCHET__ARG_FITS(a6), CROCHET__ARG_FITS(a7), CROCHET__ARG_FITS(a8), \
+     crochet_submit((out), (crochet_fn)(fn), CROCHET__RETURN_TAG((fn)(a1, a2, a3, a4, a5, a6, a7, a8)), \
+                    (const crochet_value[]){ CROCHET__VALUE(a1), CROCHET__VALUE(a2), CROCHET__VALUE(a3), CROCHET__VALUE(a4), CROCHET__VALUE(a5), CROCHET__VALUE(a6), CROCHET__VALUE(a7), CROCHET__VALUE(a8) }, 8))
+#define CROCHET__CALL_9(out, fn, a1, a2, a3, a4, a5, a6, a7, a8, a9) \
+    (CROCHET__CHECK(fn, (fn)(a1, a2, a3, a4, a5, a6, a7, a8, a9), CROCHET__TYPE(a1), CROCHET__TYPE(a2), CROCHET__TYPE(a3), CROCHET__TYPE(a4), CROCHET__TYPE(a5), CROCHET__TYPE(a6), CROCHET__TYPE(a7), CROCHET__TYPE(a8), CROCHET__TYPE(a9)), CROCHET__ARG_FITS(a1), CROCHET__ARG_FITS(a2), CROCHET__ARG_FITS(a3), CROCHET__ARG_FITS(a4), CROCHET__ARG_FITS(a5), CROCHET__ARG_FITS(a6), CROCHET__ARG_FITS(a7), CROCHET__ARG_FITS(a8), CROCHET__ARG_FITS(a9), \
+     crochet_submit((out), (crochet_fn)(fn), CROCHET__RETURN_TAG((fn)(a1, a2, a3, a4, a5, a6, a7, a8, a9)), \
+                    (const crochet_value[]){ CROCHET__VALUE(a1), CROCHET__VALUE(a2), CROCHET__VALUE(a3), CROCHET__VALUE(a4), CROCHET__VALUE(a5), CROCHET__VALUE(a6), CROCHET__VALUE(a7), CROCHET__VALUE(a8), CROCHET__VALUE(a9) }, 9))
+#define CROCHET__CALL_10(out, fn, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10) \
+    (CROCHET__CHECK(fn, (fn)(a1, a2, a3, a4, a5, a6, a7, a8, a9, a10), CROCHET__TYPE(a1), CROCHET__TYPE(a2), CROCHET__TYPE(a3), CROCHET__TYPE(a4), CROCHET__TYPE(a5), CROCHET__TYPE(a6), CROCHET__TYPE(a7), CROCHET__TYPE(a8), CROCHET__TYPE(a9), CROCHET__TYPE(a10)), CROCHET__ARG_FITS(a1), CROCHET__ARG_FITS(a2), CROCHET__ARG_FITS(a3), CROCHET__ARG_FITS(a4), CROCHET__ARG_FITS(a5), CROCHET__ARG_FITS(a6), CROCHET__ARG_FITS(a7), CROCHET__ARG_FITS(a8), CROCHET__ARG_FITS(a9), CROCHET__ARG_FITS(a10), \
+     crochet_submit((out), (crochet_fn)(fn), CROCHET__RETURN_TAG((fn)(a1, a2, a3, a4, a5, a6, a7, a8, a9, a10)), \
+                    (const crochet_value[]){ CROCHET__VALUE(a1), CROCHET__VALUE(a2), CROCHET__VALUE(a3), CROCHET__VALUE(a4), CROCHET__VALUE(a5), CROCHET__VALUE(a6), CROCHET__VALUE(a7), CROCHET__VALUE(a8), CROCHET__VALUE(a9), CROCHET__VALUE(a10) }, 10))
+#define CROCHET__CALL_11(out, fn, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11) \
+    (CROCHET__CHECK(fn, (fn)(a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11), CROCHET__TYPE(a1), CROCHET__TYPE(a2), CROCHET__TYPE(a3), CROCHET__TYPE(a4), CROCHET__TYPE(a5), CROCHET__TYPE(a6), CROCHET__TYPE(a7), CROCHET__TYPE(a8), CROCHET__TYPE(a9), CROCHET__TYPE(a10), CROCHET__TYPE(a11)), CROCHET__ARG_FITS(a1), CROCHET__ARG_FITS(a2), CROCHET__ARG_FITS(a3), CROCHET__ARG_FITS(a4), CROCHET__ARG_FITS(a5), CROCHET__ARG_FITS(a6), CROCHET__ARG_FITS(a7), CROCHET__ARG_FITS(a8), CROCHET__ARG_FITS(a9), CROCHET__ARG_FITS(a10), CROCHET__ARG_FITS(a11), \
+     crochet_submit((out), (crochet_fn)(fn), CROCHET__RETURN_TAG((fn)(a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11)), \
+                    (const crochet_value[]){ CROCHET__VALUE(a1), CROCHET__VALUE(a2), CROCHET__VALUE(a3), CROCHET__VALUE(a4), CROCHET__VALUE(a5), CROCHET__VALUE(a6), CROCHET__VALUE(a7), CROCHET__VALUE(a8), CROCHET__VALUE(a9), CROCHET__VALUE(a10), CROCHET__VALUE(a11) }, 11))
+#define CROCHET__CALL_12(out, fn, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12) \
+    (CROCHET__CHECK(fn, (fn)(a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12), CROCHET__TYPE(a1), CROCHET__TYPE(a2), CROCHET__TYPE(a3), CROCHET__TYPE(a4), CROCHET__TYPE(a5), CROCHET__TYPE(a6), CROCHET__TYPE(a7), CROCHET__TYPE(a8), CROCHET__TYPE(a9), CROCHET__TYPE(a10), CROCHET__TYPE(a11), CROCHET__TYPE(a12)), CROCHET__ARG_FITS(a1), CROCHET__ARG_FITS(a2), CROCHET__ARG_FITS(a3), CROCHET__ARG_FITS(a4), CROCHET__ARG_FITS(a5), CROCHET__ARG_FITS(a6), CROCHET__ARG_FITS(a7), CROCHET__ARG_FITS(a8), CROCHET__ARG_FITS(a9), CROCHET__ARG_FITS(a10), CROCHET__ARG_FITS(a11), CROCHET__ARG_FITS(a12), \
+     crochet_submit((out), (crochet_fn)(fn), CROCHET__RETURN_TAG((fn)(a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12)), \
+                    (const crochet_value[]){ CROCHET__VALUE(a1), CROCHET__VALUE(a2), CROCHET__VALUE(a3), CROCHET__VALUE(a4), CROCHET__VALUE(a5), CROCHET__VALUE(a6), CROCHET__VALUE(a7), CROCHET__VALUE(a8), CROCHET__VALUE(a9), CROCHET__VALUE(a10), CROCHET__VALUE(a11), CROCHET__VALUE(a12) }, 12))
+#define CROCHET__CALL_13(out, fn, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13) \
+    (CROCHET__CHECK(fn, (fn)(a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13), CROCHET__TYPE(a1), CROCHET__TYPE(a2), CROCHET__TYPE(a3), CROCHET__TYPE(a4), CROCHET__TYPE(a5), CROCHET__TYPE(a6), CROCHET__TYPE(a7), CROCHET__TYPE(a8), CROCHET__TYPE(a9), CROCHET__TYPE(a10), CROCHET__TYPE(a11), CROCHET__TYPE(a12), CROCHET__TYPE(a13)), CROCHET__ARG_FITS(a1), CROCHET__ARG_FITS(a2), CROCHET__ARG_FITS(a3), CROCHET__ARG_FITS(a4), CROCHET__ARG_FITS(a5), CROCHET__ARG_FITS(a6), CROCHET__ARG_FITS(a7), CROCHET__ARG_FITS(a8), CROCHET__ARG_FITS(a9), CROCHET__ARG_FITS(a10), CROCHET__ARG_FITS(a11), CROCHET__ARG_FITS(a12), CROCHET__ARG_FITS(a13), \
+     crochet_submit((out), (crochet_fn)(fn), CROCHET__RETURN_TAG((fn)(a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13)), \
+                    (const crochet_value[]){ CROCHET__VALUE(a1), CROCHET__VALUE(a2), CROCHET__VALUE(a3), CROCHET__VALUE(a4), CROCHET__VALUE(a5), CROCHET__VALUE(a6), CROCHET__VALUE(a7), CROCHET__VALUE(a8), CROCHET__VALUE(a9), CROCHET__VALUE(a10), CROCHET__VALUE(a11), CROCHET__VALUE(a12), CROCHET__VALUE(a13) }, 13))
+#define CROCHET__CALL_14(out, fn, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14) \
+    (CROCHET__CHECK(fn, (fn)(a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14), CROCHET__TYPE(a1), CROCHET__TYPE(a2), CROCHET__TYPE(a3), CROCHET__TYPE(a4), CROCHET__TYPE(a5), CROCHET__TYPE(a6), CROCHET__TYPE(a7), CROCHET__TYPE(a8), CROCHET__TYPE(a9), CROCHET__TYPE(a10), CROCHET__TYPE(a11), CROCHET__TYPE(a12), CROCHET__TYPE(a13), CROCHET__TYPE(a14)), CROCHET__ARG_FITS(a1), CROCHET__ARG_FITS(a2), CROCHET__ARG_FITS(a3), CROCHET__ARG_FITS(a4), CROCHET__ARG_FITS(a5), CROCHET__ARG_FITS(a6), CROCHET__ARG_FITS(a7), CROCHET__ARG_FITS(a8), CROCHET__ARG_FITS(a9), CROCHET__ARG_FITS(a10), CROCHET__ARG_FITS(a11), CROCHET__ARG_FITS(a12), CROCHET__ARG_FITS(a13), CROCHET__ARG_FITS(a14), \
+     crochet_submit((out), (crochet_fn)(fn), CROCHET__RETURN_TAG((fn)(a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14)), \
+                    (const crochet_value[]){ CROCHET__VALUE(a1), CROCHET__VALUE(a2), CROCHET__VALUE(a3), CROCHET__VALUE(a4), CROCHET__VALUE(a5), CROCHET__VALUE(a6), CROCHET__VALUE(a7), CROCHET__VALUE(a8), CROCHET__VALUE(a9), CROCHET__VALUE(a10), CROCHET__VALUE(a11), CROCHET__VALUE(a12), CROCHET__VALUE(a13), CROCHET__VALUE(a14) }, 14))
+#define CROCHET__CALL_15(out, fn, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15) \
+    (CROCHET__CHECK(fn, (fn)(a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15), CROCHET__TYPE(a1), CROCHET__TYPE(a2), CROCHET__TYPE(a3), CROCHET__TYPE(a4), CROCHET__TYPE(a5), CROCHET__TYPE(a6), CROCHET__TYPE(a7), CROCHET__TYPE(a8), CROCHET__TYPE(a9), CROCHET__TYPE(a10), CROCHET__TYPE(a11), CROCHET__TYPE(a12), CROCHET__TYPE(a13), CROCHET__TYPE(a14), CROCHET__TYPE(a15)), CROCHET__ARG_FITS(a1), CROCHET__ARG_FITS(a2), CROCHET__ARG_FITS(a3), CROCHET__ARG_FITS(a4), CROCHET__ARG_FITS(a5), CROCHET__ARG_FITS(a6), CROCHET__ARG_FITS(a7), CROCHET__ARG_FITS(a8), CROCHET__ARG_FITS(a9), CROCHET__ARG_FITS(a10), CROCHET__ARG_FITS(a11), CROCHET__ARG_FITS(a12), CROCHET__ARG_FITS(a13), CROCHET__ARG_FITS(a14), CROCHET__ARG_FITS(a15), \
+     crochet_submit((out), (crochet_fn)(fn), CROCHET__RETURN_TAG((fn)(a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15)), \
+                    (const crochet_value[]){ CROCHET__VALUE(a1), CROCHET__VALUE(a2), CROCHET__VALUE(a3), CROCHET__VALUE(a4), CROCHET__VALUE(a5), CROCHET__VALUE(a6), CROCHET__VALUE(a7), CROCHET__VALUE(a8), CROCHET__VALUE(a9), CROCHET__VALUE(a10), CROCHET__VALUE(a11), CROCHET__VALUE(a12), CROCHET__VALUE(a13), CROCHET__VALUE(a14), CROCHET__VALUE(a15) }, 15))
+#define CROCHET__CALL_16(out, fn, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15, a16) \
+    (CROCHET__CHECK(fn, (fn)(a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15, a16), CROCHET__TYPE(a1), CROCHET__TYPE(a2), CROCHET__TYPE(a3), CROCHET__TYPE(a4), CROCHET__TYPE(a5), CROCHET__TYPE(a6), CROCHET__TYPE(a7), CROCHET__TYPE(a8), CROCHET__TYPE(a9), CROCHET__TYPE(a10), CROCHET__TYPE(a11), CROCHET__TYPE(a12), CROCHET__TYPE(a13), CROCHET__TYPE(a14), CROCHET__TYPE(a15), CROCHET__TYPE(a16)), CROCHET__ARG_FITS(a1), CROCHET__ARG_FITS(a2), CROCHET__ARG_FITS(a3), CROCHET__ARG_FITS(a4), CROCHET__ARG_FITS(a5), CROCHET__ARG_FITS(a6), CROCHET__ARG_FITS(a7), CROCHET__ARG_FITS(a8), CROCHET__ARG_FITS(a9), CROCHET__ARG_FITS(a10), CROCHET__ARG_FITS(a11), CROCHET__ARG_FITS(a12), CROCHET__ARG_FITS(a13), CROCHET__ARG_FITS(a14), CROCHET__ARG_FITS(a15), CROCHET__ARG_FITS(a16), \
+     crochet_submit((out), (crochet_fn)(fn), CROCHET__RETURN_TAG((fn)(a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15, a16)), \
+                    (const crochet_value[]){ CROCHET__VALUE(a1), CROCHET__VALUE(a2), CROCHET__VALUE(a3), CROCHET__VALUE(a4), CROCHET__VALUE(a5), CROCHET__VALUE(a6), CROCHET__VALUE(a7), CROCHET__VALUE(a8), CROCHET__VALUE(a9), CROCHET__VALUE(a10), CROCHET__VALUE(a11), CROCHET__VALUE(a12), CROCHET__VALUE(a13), CROCHET__VALUE(a14), CROCHET__VALUE(a15), CROCHET__VALUE(a16) }, 16))
+#define CROCHET_CALL(out, ...) \
+    CROCHET__CAT(CROCHET__CALL_, CROCHET__COUNT(__VA_ARGS__))(out, __VA_ARGS__)
+#endif
 
 /* Reactor thread only, inside a submitted call (or a function run by
  * crochet_defer_to_thread, or a closure): marks the current call as failed
@@ -251,7 +408,7 @@ typedef crochet_value (*crochet_closure_fn)(void *ctx);
  * Returns CROCHET_OK; CROCHET_EINVAL for a NULL out or fn; CROCHET_ESTATE
  * before setup/no_setup; CROCHET_ESTOPPED after stop; CROCHET_ENOMEM.
  * (Since 0.2.) */
-int crochet_submit_closure(crochet_result **out, crochet_closure_fn fn, void *ctx,
+CROCHET_WARN_UNUSED_RESULT int crochet_submit_closure(crochet_result **out, crochet_closure_fn fn, void *ctx,
                            crochet_destroy_fn destroy);
 
 /* ------------------------------------------------------------------------- */
@@ -268,7 +425,7 @@ int crochet_submit_closure(crochet_result **out, crochet_closure_fn fn, void *ct
  * wait returns the same status and value. Any number of threads may wait on
  * one result at once. CROCHET_EREACTORTHREAD at once on the reactor thread;
  * CROCHET_EINVAL for a NULL r or a negative or NaN timeout. */
-int crochet_wait(crochet_result *r, double timeout, crochet_value *value_out);
+CROCHET_WARN_UNUSED_RESULT int crochet_wait(crochet_result *r, double timeout, crochet_value *value_out);
 
 /* Asks for cancellation and returns at once; later calls have no further
  * effect. A call not yet started never starts and completes with
@@ -289,13 +446,13 @@ const crochet_failure *crochet_original_failure(crochet_result *r);
  * *id_out: unpredictable (keyed from the OS's secure random source), never 0,
  * never reused in this process. You keep your own reference.
  * Returns CROCHET_OK; CROCHET_EINVAL for a NULL r or id_out; CROCHET_ENOMEM. */
-int crochet_stash(crochet_result *r, uint64_t *id_out);
+CROCHET_WARN_UNUSED_RESULT int crochet_stash(crochet_result *r, uint64_t *id_out);
 
 /* Removes the result stashed under id from the store and hands you its
  * reference in *out (NULL on error).
  * Returns CROCHET_OK; CROCHET_ENOTFOUND for an id never stashed or already
  * retrieved; CROCHET_EINVAL for a NULL out. */
-int crochet_retrieve(crochet_result **out, uint64_t id);
+CROCHET_WARN_UNUSED_RESULT int crochet_retrieve(crochet_result **out, uint64_t id);
 
 /* Adds a reference to r and returns r (NULL for NULL). */
 crochet_result *crochet_result_retain(crochet_result *r);
@@ -310,7 +467,7 @@ void crochet_result_release(crochet_result *r);
  * *out) that completes when d fires; takes its own reference to d.
  * Returns CROCHET_OK; CROCHET_EINVAL for a NULL out or d; CROCHET_ENOTREACTOR;
  * CROCHET_ENOMEM. */
-int crochet_result_new(crochet_result **out, crochet_deferred *d);
+CROCHET_WARN_UNUSED_RESULT int crochet_result_new(crochet_result **out, crochet_deferred *d);
 
 /* ------------------------------------------------------------------------- */
 /* wait_for (crochet.wait_for)                                                */
@@ -336,7 +493,7 @@ int crochet_result_new(crochet_result **out, crochet_deferred *d);
  * function already running on the reactor thread cannot be interrupted: it
  * may still be using pointer arguments after this returns. Pass pointers to
  * memory that outlives the call (or ids), as with threads. */
-int crochet_wait_for(crochet_value *value_out, crochet_failure **failure_out,
+CROCHET_WARN_UNUSED_RESULT int crochet_wait_for(crochet_value *value_out, crochet_failure **failure_out,
                      double timeout, crochet_fn fn, crochet_type return_type,
                      const crochet_value *args, size_t nargs);
 
@@ -384,7 +541,7 @@ typedef void (*crochet_canceller)(crochet_deferred *d, void *ctx);
  * an error returns.
  * Returns CROCHET_OK; CROCHET_EINVAL for a NULL out; CROCHET_ENOTREACTOR;
  * CROCHET_ENOMEM. */
-int crochet_deferred_new(crochet_deferred **out, crochet_canceller canceller, void *ctx,
+CROCHET_WARN_UNUSED_RESULT int crochet_deferred_new(crochet_deferred **out, crochet_canceller canceller, void *ctx,
                          crochet_destroy_fn destroy);
 
 /* Fires d with value, running its callbacks now. A value of type
@@ -457,7 +614,7 @@ int crochet_call_from_thread(void (*fn)(void *ctx), void *ctx, crochet_destroy_f
  * Returns CROCHET_OK; CROCHET_EINVAL for a NULL fn or a negative, NaN or
  * infinite delay; CROCHET_ESTATE before setup/no_setup; CROCHET_ESTOPPED
  * after stop; CROCHET_ENOMEM. */
-int crochet_call_later(crochet_delayed_call **out, double delay,
+CROCHET_WARN_UNUSED_RESULT int crochet_call_later(crochet_delayed_call **out, double delay,
                        void (*fn)(void *ctx), void *ctx, crochet_destroy_fn destroy);
 
 /* Any thread. Cancels the delayed call so that it never runs.
@@ -499,7 +656,7 @@ int crochet_remove_writer(int fd);
  * Returns CROCHET_OK; crochet_submit's CROCHET_EINVAL cases (return_type
  * CROCHET_TYPE_DEFERRED is also CROCHET_EINVAL here); CROCHET_ENOTREACTOR;
  * CROCHET_ENOMEM. */
-int crochet_defer_to_thread(crochet_deferred **out, crochet_fn fn, crochet_type return_type,
+CROCHET_WARN_UNUSED_RESULT int crochet_defer_to_thread(crochet_deferred **out, crochet_fn fn, crochet_type return_type,
                             const crochet_value *args, size_t nargs);
 
 /* Reactor thread only. crochet_defer_to_thread for a closure: fn(ctx) runs on
@@ -510,7 +667,7 @@ int crochet_defer_to_thread(crochet_deferred **out, crochet_fn fn, crochet_type 
  * starts or dropped at stop; on this thread before an error returns.
  * Returns CROCHET_OK; CROCHET_EINVAL for a NULL out or fn;
  * CROCHET_ENOTREACTOR; CROCHET_ESTOPPED; CROCHET_ENOMEM. (Since 0.2.) */
-int crochet_defer_to_thread_closure(crochet_deferred **out, crochet_closure_fn fn, void *ctx,
+CROCHET_WARN_UNUSED_RESULT int crochet_defer_to_thread_closure(crochet_deferred **out, crochet_closure_fn fn, void *ctx,
                                     crochet_destroy_fn destroy);
 
 /* Any thread. Registers fn(ctx) to run on the reactor thread when the reactor

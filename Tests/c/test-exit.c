@@ -112,7 +112,7 @@ struct blocked_waiter { crochet_result *r; latch *ready; };
 static void *wait_forever(void *p) {
     struct blocked_waiter *w = p;
     latch_open(w->ready);
-    crochet_wait(w->r, INFINITY, NULL);
+    ANY_STATUS(crochet_wait(w->r, INFINITY, NULL));
     return NULL;
 }
 
@@ -174,7 +174,7 @@ TEST(exit_from_other_thread_while_main_waits) {
         pthread_t t;
         ASSERT_EQ(pthread_create(&t, NULL, exit_from_thread, &go), 0);
         latch_open(&go);
-        crochet_wait(r, INFINITY, NULL);
+        ANY_STATUS(crochet_wait(r, INFINITY, NULL));
         /* The exiting thread owns the exit now; never return into a second exit. */
         for (;;) pause();
     }
@@ -296,7 +296,7 @@ TEST(exit_from_reactor_thread) {
         crochet_result *pending, *exiter;
         ASSERT_OK(crochet_submit(&pending, (crochet_fn)never_fires, CROCHET_TYPE_DEFERRED, NULL, 0));
         ASSERT_OK(crochet_submit(&exiter, (crochet_fn)exit_on_reactor, CROCHET_TYPE_VOID, NULL, 0));
-        crochet_wait(pending, INFINITY, NULL);
+        ANY_STATUS(crochet_wait(pending, INFINITY, NULL));
         for (;;) pause();   /* the exiting thread owns the exit */
     }
     finish_child(&c, 10.0);
@@ -324,7 +324,7 @@ static void child_say(const char *text) {
 static crochet_result *behind;   /* a call queued in the same batch as the exiting one, behind it */
 static void *wait_on_behind(void *p) {
     (void)p;
-    crochet_wait(behind, INFINITY, NULL);   /* must return: exit completes it */
+    ANY_STATUS(crochet_wait(behind, INFINITY, NULL));   /* must return: exit completes it */
     return NULL;
 }
 /* Registered before crochet_setup, so it runs after the library's exit handler. */
@@ -411,7 +411,7 @@ TEST(exit_from_worker_is_prompt) {
         ASSERT_OK(crochet_setup());
         crochet_result *r;
         ASSERT_OK(CROCHET_SUBMIT(&r, defer_exit, CROCHET_TYPE_DEFERRED));
-        crochet_wait(r, INFINITY, NULL);
+        ANY_STATUS(crochet_wait(r, INFINITY, NULL));
         for (;;) pause();
     }
     double start = harness_now();

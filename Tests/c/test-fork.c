@@ -398,11 +398,11 @@ static void *keep_library_busy(void *p) {
     while (!atomic_load(&stop_load)) {
         crochet_result *a, *b;
         if (crochet_submit(&a, (crochet_fn)raises, CROCHET_TYPE_INT32, (crochet_value[]){ crochet_int32(9) }, 1) == 0) {
-            crochet_wait(a, 1.0, NULL);
+            ANY_STATUS(crochet_wait(a, 1.0, NULL));
             crochet_result_release(a);
         }
         if (crochet_submit(&b, (crochet_fn)defer_slow_add, CROCHET_TYPE_DEFERRED, NULL, 0) == 0) {
-            crochet_wait(b, 1.0, NULL);
+            ANY_STATUS(crochet_wait(b, 1.0, NULL));
             crochet_result_release(b);
         }
     }

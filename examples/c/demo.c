@@ -15,14 +15,22 @@ int32_t add(int32_t a, int32_t b) { return a + b; }
 
 /* Runs on the reactor thread and answers later: fires its deferred from a timer. */
 static void fire_answer(void *d) {
-    crochet_deferred_callback(d, crochet_double(42.0));
-    crochet_deferred_release(d);
+    crochet_deferred_callback(d, crochet_double(42.0));   /* the timer's destroy releases d */
 }
 
 crochet_deferred *answer_after(double seconds) {
     crochet_deferred *d;
-    crochet_deferred_new(&d, NULL, NULL, NULL);
-    crochet_call_later(NULL, seconds, fire_answer, crochet_deferred_retain(d), NULL);
+    if (crochet_deferred_new(&d, NULL, NULL, NULL) != CROCHET_OK) {
+        crochet_raise(CROCHET_ENOMEM, "no deferred");
+        return NULL;
+    }
+    /* The timer owns a reference until it ran (or the reactor stopped). */
+    if (crochet_call_later(NULL, seconds, fire_answer, crochet_deferred_retain(d),
+                           (crochet_destroy_fn)crochet_deferred_release) != CROCHET_OK) {
+        crochet_deferred_release(d);
+        crochet_raise(CROCHET_ESTOPPED, "the reactor is stopping");
+        return NULL;
+    }
     return d;   /* the engine takes this reference */
 }
 
@@ -35,7 +43,7 @@ static void on_cancel(crochet_deferred *d, void *ctx) {
 
 crochet_deferred *never_answer(void) {
     crochet_deferred *d;
-    crochet_deferred_new(&d, on_cancel, NULL, NULL);
+    if (crochet_deferred_new(&d, on_cancel, NULL, NULL) != CROCHET_OK) return NULL;   /* fails the call */
     return d;
 }
 
@@ -57,7 +65,7 @@ int main(void) {
     /* 1. Submit a call; wait for its value. */
     crochet_result *r;
     crochet_value v;
-    CHECK(CROCHET_SUBMIT(&r, add, CROCHET_TYPE_INT32, crochet_int32(20), crochet_int32(22)));
+    CHECK(CROCHET_CALL(&r, add, 20, 22));   /* tags deduced and checked at compile time */
     CHECK(crochet_wait(r, 1.0, &v));
     printf("1. add(20, 22) on the reactor thread = %d\n", v.u.i32);
     crochet_result_release(r);

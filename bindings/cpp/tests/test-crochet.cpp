@@ -127,12 +127,12 @@ void on_cancel(crochet_deferred *d, void *) {
 }
 crochet_deferred *never_answer() {
     crochet_deferred *d = nullptr;
-    crochet_deferred_new(&d, on_cancel, nullptr, nullptr);
+    (void)crochet_deferred_new(&d, on_cancel, nullptr, nullptr);
     return d;
 }
 crochet_deferred *answer_now(int32_t v) {
     crochet_deferred *d = nullptr;
-    crochet_deferred_new(&d, nullptr, nullptr, nullptr);
+    (void)crochet_deferred_new(&d, nullptr, nullptr, nullptr);
     crochet_deferred_callback(d, crochet_int32(v));
     return d;
 }
@@ -822,7 +822,7 @@ void free_owned_string(void *p) {
 }
 crochet_deferred *owned_string(const char *text) {
     crochet_deferred *d = nullptr;
-    crochet_deferred_new(&d, nullptr, nullptr, nullptr);
+    (void)crochet_deferred_new(&d, nullptr, nullptr, nullptr);
     crochet_deferred_callback_owned(d, strdup(text), free_owned_string);
     return d;
 }
