@@ -1,8 +1,16 @@
 """The package version is the C library's: CROCHET_VERSION_STRING in
 include/crochet.h, written once there. Building from the repository
 regenerates libcrochet/_version.py from the header; an sdist built elsewhere
-keeps the generated file (tests/test_version.py checks that they agree)."""
+keeps the generated file (tests/test_version.py checks that they agree).
 
+With a library in libcrochet/_lib/ (make wheel puts one there, in a temporary
+copy of this directory) the wheel is a platform wheel, py3-none-<platform>:
+the Python code is for any Python 3, the library for one machine. make wheel
+then has auditwheel turn linux_x86_64 into the manylinux tag the library
+allows (and vendor libffi). Without one it is a pure py3-none-any wheel that
+finds the library at run time."""
+
+import glob
 import os
 import re
 
@@ -40,4 +48,26 @@ def package_version():
         return re.search(r'__version__ = "([^"]+)"', f.read()).group(1)
 
 
-setup(version=package_version())
+def platform_wheel():
+    """With a library bundled: setup() arguments for a platform wheel
+    (platlib, py3-none-<platform>); without one, none (a pure wheel)."""
+    if not glob.glob(os.path.join(HERE, "libcrochet", "_lib", "libcrochet.so*")):
+        return {}
+    from setuptools.dist import Distribution
+    try:
+        from setuptools.command.bdist_wheel import bdist_wheel
+    except ImportError:  # setuptools < 70.1
+        from wheel.bdist_wheel import bdist_wheel
+
+    class NativeDistribution(Distribution):
+        def has_ext_modules(self):   # installed into platlib, not purelib
+            return True
+
+    class PlatformWheel(bdist_wheel):
+        def get_tag(self):           # any Python 3, no Python ABI: ctypes only
+            return ("py3", "none", super().get_tag()[2])
+
+    return {"distclass": NativeDistribution, "cmdclass": {"bdist_wheel": PlatformWheel}}
+
+
+setup(version=package_version(), **platform_wheel())

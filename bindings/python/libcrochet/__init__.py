@@ -25,9 +25,11 @@ A native function that returns a crochet_deferred * declares
 restype = libcrochet.deferred_of(c_char_p) (or another ctypes type): its
 result is the value the deferred fires with.
 
-The library is found through $CROCHET_LIBRARY, a copy in libcrochet/_lib/,
-or `pkg-config --variable=libdir crochet`; its MAJOR.MINOR must be this
-package's (__version__, which is CROCHET_VERSION_STRING of include/crochet.h).
+The library is found through $CROCHET_LIBRARY, a copy already loaded in the
+process (one reactor per process), the copy in libcrochet/_lib/ (a wheel
+carries one), the dynamic linker (the soname), or `pkg-config --variable=libdir
+crochet`; its MAJOR.MINOR must be this package's (__version__, which is
+CROCHET_VERSION_STRING of include/crochet.h).
 """
 
 from ._version import __version__
@@ -48,7 +50,7 @@ def library_version():
 
 
 def library_path():
-    """The path libcrochet.so was loaded from."""
+    """The path libcrochet was loaded from."""
     return _library_path
 
 

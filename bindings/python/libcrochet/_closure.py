@@ -9,8 +9,7 @@ it from. One closure is made per Python function, once, and never freed.
 """
 
 import ctypes
-import ctypes.util
-import platform
+import os
 from ctypes import CFUNCTYPE, POINTER, Structure, byref, c_int, c_size_t, c_uint, c_ushort, c_void_p
 
 from ._native import Value
@@ -27,11 +26,21 @@ class _FFIType(Structure):
 
 
 def _libffi():
-    for name in (ctypes.util.find_library("ffi"), "libffi.so.8", "libffi.so.7", "libffi.so.6"):
+    """ctypes' own libffi: the one _ctypes is linked against (its handle's
+    lookups search its dependencies), else one by soname; find_library, which
+    starts processes, only as the last resort."""
+    import _ctypes
+    candidates = [getattr(_ctypes, "__file__", None), "libffi.so.8", "libffi.so.7", "libffi.so.6"]
+    for i, name in enumerate(candidates + [None]):
+        if i == len(candidates):
+            from ctypes.util import find_library
+            name = find_library("ffi")
         if name:
             try:
-                return ctypes.CDLL(name)
-            except OSError:
+                lib = ctypes.CDLL(name)
+                lib.ffi_prep_closure_loc
+                return lib
+            except (OSError, AttributeError):
                 pass
     raise ImportError("libcrochet: libffi (which ctypes uses) cannot be loaded")
 
@@ -44,10 +53,11 @@ _ffi.ffi_closure_alloc.argtypes = [c_size_t, POINTER(c_void_p)]
 _ffi.ffi_prep_closure_loc.restype = c_int
 _ffi.ffi_prep_closure_loc.argtypes = [c_void_p, c_void_p, c_void_p, c_void_p, c_void_p]
 
-_abi = _DEFAULT_ABI.get(platform.machine().lower())
+_MACHINE = os.uname().machine
+_abi = _DEFAULT_ABI.get(_MACHINE.lower())
 if _abi is None:  # pragma: no cover
     raise ImportError("libcrochet: unsupported machine %s (FFI_DEFAULT_ABI unknown)"
-                      % platform.machine())
+                      % _MACHINE)
 
 
 def _builtin(name):

@@ -1,4 +1,4 @@
-"""Finding libcrochet.so and declaring the C API of include/crochet.h to ctypes.
+"""Finding libcrochet and declaring the C API of include/crochet.h to ctypes.
 
 Nothing here calls into the library beyond loading it and reading its status
 table; the rest of the package uses `lib` and the constants below.
@@ -6,9 +6,6 @@ table; the rest of the package uses `lib` and the constants below.
 
 import ctypes
 import os
-import shutil
-import subprocess
-import warnings
 from ctypes import (CFUNCTYPE, POINTER, Structure, Union, c_char_p, c_double, c_float, c_int,
                     c_int8, c_int16, c_int32, c_int64, c_size_t, c_uint, c_uint8, c_uint16,
                     c_uint32, c_uint64, c_void_p)
@@ -60,41 +57,88 @@ NO_LOG_HANDLER = LOG_FN()                            # NULL: the library's defau
 LIBRARY_NAME = "libcrochet.so"
 ENV_VARIABLE = "CROCHET_LIBRARY"
 # The ABI changes with MAJOR.MINOR before 1.0 (MAJOR after): the library
-# must have the binding's.
+# must have the binding's, and its soname says which it has.
 _MAJOR, _MINOR = (int(x) for x in __version__.split(".")[:2])
+SONAME = "libcrochet.so.%d.%d" % (_MAJOR, _MINOR) if _MAJOR == 0 else "libcrochet.so.%d" % _MAJOR
+# The copy a wheel carries (make wheel), then one copied by hand.
+BUNDLED_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "_lib")
+BUNDLED_NAMES = (SONAME, LIBRARY_NAME)
+
+# Ways to load: dlopen of a path, of a soname through the dynamic linker's
+# search, or of a soname only if some copy is already in the process.
+_BY_PATH, _BY_SONAME, _IF_LOADED = "path", "soname", "loaded"
 
 
 def _candidates():
-    """(how, path-or-None, why-not) for each place to look, in order."""
+    """(how, target, kind, why-not) for each place to look, in order. Only
+    the last (pkg-config) starts a process, and only when reached."""
+    how = "the %s environment variable" % ENV_VARIABLE
     env = os.environ.get(ENV_VARIABLE)
     if env:
-        path = os.path.join(env, LIBRARY_NAME) if os.path.isdir(env) else env
-        yield ("the %s environment variable" % ENV_VARIABLE, path, None)
+        path = env
+        if os.path.isdir(env):
+            path = os.path.join(env, LIBRARY_NAME)
+            if not os.path.exists(path) and os.path.exists(os.path.join(env, SONAME)):
+                path = os.path.join(env, SONAME)
+        yield (how, path, _BY_PATH, None)
     else:
-        yield ("the %s environment variable" % ENV_VARIABLE, None, "not set")
+        yield (how, None, None, "not set")
 
-    beside = os.path.join(os.path.dirname(os.path.abspath(__file__)), "_lib", LIBRARY_NAME)
-    if os.path.exists(beside):
-        yield ("a copy installed beside the package", beside, None)
+    # A C extension or C library linked against libcrochet (or anything else)
+    # may have loaded it already: the engine is per process, so use that copy
+    # rather than start a second reactor with another one.
+    yield ("a copy already loaded in this process (%s)" % SONAME, SONAME, _IF_LOADED, None)
+
+    how = "a copy installed with the package"
+    for name in BUNDLED_NAMES:
+        path = os.path.join(BUNDLED_DIR, name)
+        if os.path.exists(path):
+            yield (how, path, _BY_PATH, None)
+            break
     else:
-        yield ("a copy installed beside the package", None, "%s does not exist" % beside)
+        yield (how, None, None, "no %s in %s" % (" or ".join(BUNDLED_NAMES), BUNDLED_DIR))
+
+    yield ("the dynamic linker (%s: LD_LIBRARY_PATH, ld.so.cache, /lib, /usr/lib)" % SONAME,
+           SONAME, _BY_SONAME, None)
 
     how = "pkg-config (pkg-config --variable=libdir crochet)"
+    import shutil
     if shutil.which("pkg-config") is None:
-        yield (how, None, "pkg-config is not installed")
+        yield (how, None, None, "pkg-config is not installed")
         return
+    import subprocess
     try:
         done = subprocess.run(["pkg-config", "--print-errors", "--variable=libdir", "crochet"],
                               capture_output=True, text=True, timeout=30)
     except (OSError, subprocess.SubprocessError) as e:
-        yield (how, None, "pkg-config failed: %s" % e)
+        yield (how, None, None, "pkg-config failed: %s" % e)
         return
     libdir = done.stdout.strip()
     if done.returncode != 0 or not libdir:
         why = done.stderr.strip().splitlines()[0] if done.stderr.strip() else "no libdir variable"
-        yield (how, None, "%s (PKG_CONFIG_PATH=%s)" % (why, os.environ.get("PKG_CONFIG_PATH", "")))
+        yield (how, None, None, "%s (PKG_CONFIG_PATH=%s)" % (why, os.environ.get("PKG_CONFIG_PATH", "")))
         return
-    yield (how, os.path.join(libdir, LIBRARY_NAME), None)
+    yield (how, os.path.join(libdir, LIBRARY_NAME), _BY_PATH, None)
+
+
+class _DlInfo(Structure):
+    _fields_ = [("dli_fname", c_char_p), ("dli_fbase", c_void_p),
+                ("dli_sname", c_char_p), ("dli_saddr", c_void_p)]
+
+
+def _path_of(lib, default):
+    """The file the dynamic linker mapped lib from (dladdr), else default."""
+    try:
+        dladdr = ctypes.CDLL(None).dladdr
+    except (AttributeError, OSError):  # pragma: no cover - dladdr in libdl only
+        return default
+    dladdr.argtypes = [c_void_p, POINTER(_DlInfo)]
+    dladdr.restype = c_int
+    info = _DlInfo()
+    address = ctypes.cast(lib.crochet_version, c_void_p)
+    if dladdr(address, ctypes.byref(info)) and info.dli_fname:
+        return os.fsdecode(info.dli_fname)
+    return default
 
 
 def _compatible(lib):
@@ -116,32 +160,41 @@ def _compatible(lib):
 
 
 def load():
-    """Loads libcrochet.so from the first place that works, or raises ImportError
-    naming every place tried and why each failed."""
+    """Loads libcrochet from the first place that works, or raises ImportError
+    naming every place tried and why each failed. Returns (lib, path)."""
     tried = []
-    for how, path, why in _candidates():
-        if path is None:
+    for how, target, kind, why in _candidates():
+        if target is None:
             tried.append("  - %s: %s" % (how, why))
             continue
         try:
-            lib = ctypes.CDLL(path)
+            if kind == _IF_LOADED:
+                lib = ctypes.CDLL(target, mode=os.RTLD_NOLOAD | os.RTLD_GLOBAL)
+            else:
+                lib = ctypes.CDLL(target)
         except OSError as e:
-            tried.append("  - %s: cannot load %s: %s" % (how, path, e))
+            if kind == _IF_LOADED:
+                tried.append("  - %s: none" % how)
+            else:
+                tried.append("  - %s: cannot load %s: %s" % (how, target, e))
             continue
+        path = target if kind == _BY_PATH else _path_of(lib, target)
         why = _compatible(lib)
         if why is not None:
             tried.append("  - %s: %s: %s" % (how, path, why))
             continue
         if tried and tried[0].startswith("  - the %s" % ENV_VARIABLE) and os.environ.get(ENV_VARIABLE):
+            import warnings
             warnings.warn("libcrochet: %s; using %s instead" % (tried[0].strip(" -"), path),
                           RuntimeWarning, stacklevel=3)
         return lib, path
     raise ImportError(
-        "libcrochet: cannot find libcrochet.so. Looked, in order, at:\n" + "\n".join(tried) +
-        "\nSet %s to the library's path, install a copy as libcrochet/_lib/%s, or make "
-        "`pkg-config --variable=libdir crochet` name its directory (e.g. "
+        "libcrochet: cannot find %s. Looked, in order, at:\n" % SONAME + "\n".join(tried) +
+        "\nInstall the wheel (make wheel: it carries the library), set %s to the "
+        "library's path, put its directory on LD_LIBRARY_PATH or install it (make install), "
+        "or make `pkg-config --variable=libdir crochet` name its directory (e.g. "
         "PKG_CONFIG_PATH=<libcrochet>/build/stage/lib/pkgconfig after `make stage`)."
-        % (ENV_VARIABLE, LIBRARY_NAME))
+        % ENV_VARIABLE)
 
 
 def _declare(lib):

@@ -138,8 +138,13 @@ except ImportError as e:
     check(done)
     message = done.stdout
     assert "CROCHET_LIBRARY" in message
-    assert "beside the package" in message and "_lib" in message
+    assert "installed with the package" in message and "_lib" in message
+    assert "already loaded" in message and "dynamic linker" in message
     assert "pkg-config" in message
+    places = [line for line in message.splitlines() if line.startswith("  - ")]
+    assert [p.split(":")[0].split(" (")[0] for p in places] == [
+        "  - the CROCHET_LIBRARY environment variable", "  - a copy already loaded in this process",
+        "  - a copy installed with the package", "  - the dynamic linker", "  - pkg-config"]
 
 
 def test_library_from_environment():
@@ -183,6 +188,46 @@ print([str(w.message) for w in caught if w.category is RuntimeWarning])
 """, env={"CROCHET_LIBRARY": "/nonexistent/libcrochet.so"})
     check(done)
     assert "/nonexistent/libcrochet.so" in done.stdout
+
+
+def test_library_from_the_dynamic_linker():
+    """Without CROCHET_LIBRARY or a bundled copy, the soname is loaded through
+    the dynamic linker's search (LD_LIBRARY_PATH here), before pkg-config and
+    with no subprocess at all."""
+    libdir = os.path.dirname(libcrochet.library_path())
+    env = _without_library_env()
+    env["LD_LIBRARY_PATH"] = libdir
+    done = run_python("""
+import sys
+import libcrochet
+libcrochet.setup()
+print(libcrochet.library_path())
+print(libcrochet.wait_for(5)(lambda: "ok")())
+print("subprocess" in sys.modules)
+""", env=env)
+    check(done)
+    soname = libcrochet._native.SONAME
+    assert soname == "libcrochet.so.%s" % ".".join(libcrochet.__version__.split(".")[:2])
+    assert done.stdout.split() == [os.path.join(libdir, soname), "ok", "False"]
+
+
+def test_library_already_loaded():
+    """A copy of the soname already in the process (a C library linked
+    against libcrochet, loaded first) is used, not another one: one engine."""
+    path = os.path.join(os.path.dirname(libcrochet.library_path()), libcrochet._native.SONAME)
+    env = _without_library_env()
+    env["PRELOADED"] = path
+    done = run_python("""
+import ctypes, os
+ctypes.CDLL(os.environ["PRELOADED"], mode=ctypes.RTLD_GLOBAL)
+import libcrochet
+libcrochet.setup()
+print(libcrochet.library_path())
+print(libcrochet.wait_for(5)(lambda: "ok")())
+print(len({line.split()[-1] for line in open("/proc/self/maps") if "libcrochet.so" in line}))
+""", env=env)
+    check(done)
+    assert done.stdout.split() == [path, "ok", "1"]
 
 
 def test_library_beside_the_package(tmp_path):
