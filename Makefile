@@ -2,7 +2,9 @@
 #
 #   make demo     install what is missing, build, run examples/c/demo.c
 #   make test     the whole suite (C ABI, Swift, sanitizers, bindings)
-#   make bench    the benchmarks (medians, ratios to a futex baseline)
+#   make bench    the benchmarks (medians, ratios to a futex baseline and a libuv peer,
+#                 the goals of issue 11; summary in build/bench/summary.tsv; ~3 min)
+#   make bench-quick  the same with fewer repetitions and shorter paced runs (~20 s)
 #   make          build: stage, then the shipped library in build/dist (mk/install.mk)
 #   make install  copy what make built: PREFIX=/usr/local LIBDIR INCLUDEDIR DESTDIR
 #                 (also install-strip, uninstall; see mk/install.mk)
@@ -31,7 +33,7 @@ CROCHET_CFLAGS = $$(pkg-config --cflags crochet)
 CROCHET_LIBS = $$(pkg-config --libs crochet) -Wl,-rpath,$(STAGE)/lib
 
 .PHONY: all deps lib stage demo test test-c test-swift6 test-valgrind test-abi test-swift test-tsan test-python test-cpp \
-        test-examples test-downloader test-asan fuzz test-fuzz soak test-soak bench clean
+        test-examples test-downloader test-asan fuzz test-fuzz soak test-soak bench bench-quick clean
 
 all: stage dist
 
@@ -121,8 +123,12 @@ test-examples: stage build/demo
 include bindings/cpp/cpp.mk
 include bindings/python/python.mk
 
+# Benchmarks/bench.c beside Benchmarks/uv-peer.c (docs/benchmarks.md).
 bench: stage
 	Benchmarks/run-bench.sh
+
+bench-quick: stage
+	Benchmarks/run-bench.sh --quick
 
 include mk/install.mk
 include mk/docs.mk

@@ -1,9 +1,15 @@
-/* libcrochet benchmarks: what C callers pay, beside a raw-futex ping-pong
- * round trip measured in the same run (the cost of one cross-thread wake-up
- * on this machine). Every figure is the median of REPS repetitions, with its
- * spread (min..max) and its ratio to the baseline.
+/* libcrochet benchmarks: what C callers pay, beside two baselines measured in
+ * the same run: a raw-futex ping-pong round trip (the cost of one
+ * cross-thread wake-up on this machine), and a libuv peer in the same
+ * process (uv-peer.c: uv_async + a mutex queue + a futex per request, the
+ * design a C programmer would otherwise write). Every figure is the median of
+ * repetitions, with its spread (min..max) and its ratio to the baseline;
+ * the goals of issue 11 get a PASS/FAIL verdict line each, and every figure
+ * goes to a machine-readable summary. docs/benchmarks.md says what each row
+ * measures and how.
  *
- *   bench [--quick]
+ *   bench [--quick] [--summary FILE.tsv] [--prev PREVIOUS.tsv]
+ *   bench --memory-child deferred|queued|uv-queued   (used by bench itself)
  */
 #define _GNU_SOURCE
 #include <crochet.h>
@@ -22,6 +28,12 @@
 #include <unistd.h>
 #include <sys/eventfd.h>
 #include <malloc.h>
+#include <stdarg.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+
+#include "uv-peer.h"
 
 static void must(int s, const char *what) {
     if (s != CROCHET_OK) {
@@ -139,39 +151,6 @@ static double round_trip(int iters) {
     return (now() - start) / iters * 1e9;
 }
 
-/* calls per second: submit n, then wait for all. */
-static double pipelined(int n) {
-    crochet_result **rs = malloc(sizeof *rs * n);
-    crochet_value args[2] = { crochet_int32(1), crochet_int32(2) };
-    double start = now();
-    for (int i = 0; i < n; i++)
-        must(crochet_submit(&rs[i], (crochet_fn)add, CROCHET_TYPE_INT32, args, 2), "submit");
-    for (int i = 0; i < n; i++) {
-        must(crochet_wait(rs[i], INFINITY, NULL), "wait");
-        crochet_result_release(rs[i]);
-    }
-    double elapsed = now() - start;
-    free(rs);
-    return n / elapsed;
-}
-
-static int contended_iters;
-static void *contended_worker(void *arg) {
-    (void)arg;
-    round_trip(contended_iters);
-    return NULL;
-}
-
-/* total calls per second with `threads` callers doing round trips. */
-static double contended(int threads, int iters) {
-    pthread_t t[16];
-    contended_iters = iters;
-    double start = now();
-    for (int i = 0; i < threads; i++) pthread_create(&t[i], NULL, contended_worker, NULL);
-    for (int i = 0; i < threads; i++) pthread_join(t[i], NULL);
-    return threads * (double)iters / (now() - start);
-}
-
 /* ---- memory per pending result ---- */
 
 /* Bytes malloc has handed out (all arenas): unlike RSS, not hidden by the
@@ -186,28 +165,6 @@ static _Atomic int gate;
 static int32_t block_reactor(void) {
     while (!atomic_load(&gate)) sched_yield();
     return 0;
-}
-
-static double bytes_per_pending(int n) {
-    crochet_result **rs = malloc(sizeof *rs * n);
-    memset(rs, 0, sizeof *rs * n);   /* touch the array before measuring */
-    atomic_store(&gate, 0);
-    crochet_result *blocker;
-    must(CROCHET_SUBMIT(&blocker, block_reactor, CROCHET_TYPE_INT32), "submit");
-    crochet_value args[2] = { crochet_int32(1), crochet_int32(2) };
-    long before = heap_bytes();
-    for (int i = 0; i < n; i++)
-        must(crochet_submit(&rs[i], (crochet_fn)add, CROCHET_TYPE_INT32, args, 2), "submit");
-    long after = heap_bytes();
-    atomic_store(&gate, 1);
-    if (crochet_wait(blocker, INFINITY, NULL) != CROCHET_OK) abort();
-    crochet_result_release(blocker);
-    for (int i = 0; i < n; i++) {
-        if (crochet_wait(rs[i], INFINITY, NULL) != CROCHET_OK) abort();
-        crochet_result_release(rs[i]);
-    }
-    free(rs);
-    return (double)(after - before) / n;
 }
 
 /* ---- timers ---- */
@@ -360,13 +317,359 @@ static double defer_round_trip(int iters) {
     return (now() - start) / iters * 1e9;
 }
 
+/* ---- the libuv peer beside libcrochet: one interface for both ---- */
+
+typedef struct impl {
+    const char *name;
+    void *(*submit)(void);          /* queues add(1, 2) */
+    int32_t (*wait)(void *);
+    void (*release)(void *);
+} impl;
+
+static void *c_submit(void) {
+    crochet_result *r;
+    crochet_value args[2] = { crochet_int32(1), crochet_int32(2) };
+    must(crochet_submit(&r, (crochet_fn)add, CROCHET_TYPE_INT32, args, 2), "submit");
+    return r;
+}
+static int32_t c_wait(void *p) {
+    crochet_value v;
+    must(crochet_wait(p, INFINITY, &v), "wait");
+    return v.u.i32;
+}
+static void c_release(void *p) { crochet_result_release(p); }
+
+static void *u_submit(void) {
+    uvp_req *r = uvp_submit(add, 1, 2);
+    if (!r) abort();
+    return r;
+}
+static int32_t u_wait(void *p) { return uvp_wait(p); }
+static void u_release(void *p) { uvp_release(p); }
+
+static const impl CROCHET = { "libcrochet", c_submit, c_wait, c_release };
+static const impl UV = { "libuv+futex", u_submit, u_wait, u_release };
+
+static int cmp_double_inplace(const void *a, const void *b) { return cmp_double(a, b); }
+
+/* The q-quantile of v[0..n) (sorts v). */
+static double quantile(double *v, int n, double q) {
+    qsort(v, n, sizeof *v, cmp_double_inplace);
+    int i = (int)(q * (n - 1) + 0.5);
+    return v[i < 0 ? 0 : i >= n ? n - 1 : i];
+}
+
+static double cpu_seconds(void) {
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6
+         + (double)ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
+}
+
+/* Back-to-back round trips: mean ns per call; *p50 the median call in ns. */
+static double impl_round_trip(const impl *m, int iters, double *p50) {
+    double *lat = malloc(sizeof *lat * iters);
+    double start = now();
+    for (int i = 0; i < iters; i++) {
+        double s = now();
+        void *r = m->submit();
+        if (m->wait(r) != 3) abort();
+        m->release(r);
+        lat[i] = now() - s;
+    }
+    double mean = (now() - start) / iters * 1e9;
+    *p50 = quantile(lat, iters, 0.5) * 1e9;
+    free(lat);
+    return mean;
+}
+
+/* Calls per second: submit n, then wait for all. */
+static double impl_pipelined(const impl *m, int n) {
+    void **rs = malloc(sizeof *rs * n);
+    double start = now();
+    for (int i = 0; i < n; i++) rs[i] = m->submit();
+    for (int i = 0; i < n; i++) {
+        if (m->wait(rs[i]) != 3) abort();
+        m->release(rs[i]);
+    }
+    double elapsed = now() - start;
+    free(rs);
+    return n / elapsed;
+}
+
+struct worker_arg { const impl *m; int iters; };
+static void *impl_worker(void *p) {
+    struct worker_arg *a = p;
+    for (int i = 0; i < a->iters; i++) {
+        void *r = a->m->submit();
+        if (a->m->wait(r) != 3) abort();
+        a->m->release(r);
+    }
+    return NULL;
+}
+
+/* Total calls per second with `threads` callers doing round trips. */
+static double impl_contended(const impl *m, int threads, int iters) {
+    pthread_t t[16];
+    struct worker_arg a = { m, iters };
+    double start = now();
+    for (int i = 0; i < threads; i++) pthread_create(&t[i], NULL, impl_worker, &a);
+    for (int i = 0; i < threads; i++) pthread_join(t[i], NULL);
+    return threads * (double)iters / (now() - start);
+}
+
+/* One caller paced at `rate` calls/s for `calls` calls, sleeping (absolute
+ * deadlines, 1 ns timer slack) between calls. */
+struct paced { double p50_us, p99_us, cpu_us, rate; };
+
+static struct paced impl_paced(const impl *m, double rate, int calls) {
+    double *lat = malloc(sizeof *lat * calls);
+    usleep(20000);   /* let both implementations go idle before the window */
+    long period = (long)(1e9 / rate);
+    struct timespec next;
+    clock_gettime(CLOCK_MONOTONIC, &next);
+    double cpu0 = cpu_seconds(), start = now();
+    for (int i = 0; i < calls; i++) {
+        next.tv_nsec += period;
+        while (next.tv_nsec >= 1000000000L) { next.tv_nsec -= 1000000000L; next.tv_sec++; }
+        clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &next, NULL);
+        double s = now();
+        void *r = m->submit();
+        if (m->wait(r) != 3) abort();
+        m->release(r);
+        lat[i] = now() - s;
+    }
+    double elapsed = now() - start, cpu = cpu_seconds() - cpu0;
+    struct paced p;
+    p.cpu_us = cpu / calls * 1e6;
+    p.rate = calls / elapsed;
+    p.p50_us = quantile(lat, calls, 0.5) * 1e6;
+    p.p99_us = quantile(lat, calls, 0.99) * 1e6;
+    free(lat);
+    return p;
+}
+
+/* Two CPU-bound threads (nice 0) run while one caller is paced: their
+ * progress says how much of the machine the implementation took from them. */
+static _Atomic int hog_stop;
+static _Atomic unsigned long hog_work;
+static void *hog(void *arg) {
+    (void)arg;
+    unsigned long n = 0;
+    volatile double x = 1;
+    while (!atomic_load_explicit(&hog_stop, memory_order_relaxed)) {
+        for (int k = 0; k < 1000; k++) x = x * 1.0000001 + 1e-9;
+        n++;
+    }
+    atomic_fetch_add(&hog_work, n);
+    return NULL;
+}
+
+struct competing { struct paced p; double hog_mops; };
+
+static struct competing impl_competing(const impl *m, double rate, int calls) {
+    pthread_t h[2];
+    atomic_store(&hog_stop, 0);
+    atomic_store(&hog_work, 0);
+    for (int i = 0; i < 2; i++) pthread_create(&h[i], NULL, hog, NULL);
+    double start = now();
+    struct competing c;
+    c.p = impl_paced(m, rate, calls);
+    atomic_store(&hog_stop, 1);
+    for (int i = 0; i < 2; i++) pthread_join(h[i], NULL);
+    c.hog_mops = atomic_load(&hog_work) * 1000.0 / (now() - start) / 1e6;
+    return c;
+}
+
+/* ---- memory, each figure measured in a fresh child process ---- */
+
+static long rss_bytes(void) {
+    FILE *f = fopen("/proc/self/statm", "r");
+    long size = 0, resident = 0;
+    if (!f || fscanf(f, "%ld %ld", &size, &resident) != 2) exit(1);
+    fclose(f);
+    return resident * sysconf(_SC_PAGESIZE);
+}
+
+static void barrier(void) {
+    void *r = c_submit();
+    c_wait(r);
+    c_release(r);
+}
+
+static crochet_deferred *make_unfired(void) {
+    crochet_deferred *d;
+    must(crochet_deferred_new(&d, NULL, NULL, NULL), "deferred_new");
+    return d;
+}
+
+/* On the reactor: n unfired deferreds, each with a result following it
+ * (the result keeps the deferred; ours is dropped). */
+struct follow { crochet_result **rs; int n; };
+static int32_t make_followers(struct follow *f) {
+    for (int i = 0; i < f->n; i++) {
+        crochet_deferred *d;
+        must(crochet_deferred_new(&d, NULL, NULL, NULL), "deferred_new");
+        must(crochet_result_new(&f->rs[i], d), "result_new");
+        crochet_deferred_release(d);
+    }
+    return 0;
+}
+
+static int32_t block_loop(int32_t a, int32_t b) {
+    (void)a; (void)b;
+    while (!atomic_load(&gate)) sched_yield();
+    return 0;
+}
+
+/* Prints "rss_bytes_per_item heap_bytes_per_item" and exits without
+ * cleaning up (the process ends anyway). */
+static void drop_log(int level, const char *message, void *ctx) { (void)level; (void)message; (void)ctx; }
+
+static int memory_child(const char *kind) {
+    /* Blocking the reactor on purpose is not worth a stall warning. */
+    crochet_set_log_handler(drop_log, NULL, NULL);
+    const int n = 1000000;
+    void **rs = malloc(sizeof *rs * n);
+    memset(rs, 0, sizeof *rs * n);   /* touch the array before measuring */
+    long rss0, heap0, rss1, heap1;
+    if (strcmp(kind, "uv-queued") == 0) {
+        if (uvp_start() != 0) return 1;
+        for (int i = 0; i < 1000; i++) { void *r = u_submit(); u_wait(r); u_release(r); }
+        uvp_req *blocker = uvp_submit(block_loop, 0, 0);
+        rss0 = rss_bytes(); heap0 = heap_bytes();
+        for (int i = 0; i < n; i++) rs[i] = u_submit();
+        rss1 = rss_bytes(); heap1 = heap_bytes();
+        atomic_store(&gate, 1);
+        uvp_wait(blocker);
+    } else {
+        must(crochet_setup(), "setup");
+        for (int i = 0; i < 1000; i++) barrier();
+        if (strcmp(kind, "queued") == 0) {
+            /* The reactor is kept busy: every call stays queued. */
+            crochet_result *blocker;
+            must(CROCHET_SUBMIT(&blocker, block_reactor, CROCHET_TYPE_INT32), "submit");
+            rss0 = rss_bytes(); heap0 = heap_bytes();
+            for (int i = 0; i < n; i++) rs[i] = c_submit();
+            rss1 = rss_bytes(); heap1 = heap_bytes();
+            atomic_store(&gate, 1);
+        } else if (strcmp(kind, "follower") == 0) {
+            /* crochet_result_new on the reactor: result + deferred + the
+             * deferred's callback entry, and nothing else. */
+            struct follow f = { (crochet_result **)rs, n };
+            barrier();
+            rss0 = rss_bytes(); heap0 = heap_bytes();
+            crochet_result *r;
+            must(CROCHET_SUBMIT(&r, make_followers, CROCHET_TYPE_INT32, crochet_pointer(&f)), "submit");
+            if (crochet_wait(r, INFINITY, NULL) != CROCHET_OK) abort();
+            crochet_result_release(r);
+            rss1 = rss_bytes(); heap1 = heap_bytes();
+        } else if (strcmp(kind, "deferred") == 0) {
+            /* Each call returns an unfired deferred, which its result then
+             * follows; a barrier every 1,000 keeps the calls in flight few,
+             * so what remains is result + deferred + its callback entry. */
+            barrier();
+            rss0 = rss_bytes(); heap0 = heap_bytes();
+            for (int i = 0; i < n; i++) {
+                must(CROCHET_SUBMIT((crochet_result **)&rs[i], make_unfired, CROCHET_TYPE_DEFERRED), "submit");
+                if (i % 1000 == 999) barrier();
+            }
+            barrier();
+            rss1 = rss_bytes(); heap1 = heap_bytes();
+        } else {
+            return 2;
+        }
+    }
+    printf("%.1f %.1f\n", (double)(rss1 - rss0) / n, (double)(heap1 - heap0) / n);
+    fflush(stdout);
+    _exit(0);
+}
+
+static char self_path[4096];
+
+/* Runs `bench --memory-child kind` and reads its two figures. */
+static void run_memory_child(const char *kind, double *rss, double *heap) {
+    char cmd[4200];
+    snprintf(cmd, sizeof cmd, "'%s' --memory-child %s", self_path, kind);
+    FILE *p = popen(cmd, "r");
+    if (!p || fscanf(p, "%lf %lf", rss, heap) != 2) {
+        fprintf(stderr, "memory child %s failed\n", kind);
+        exit(1);
+    }
+    if (pclose(p) != 0) {
+        fprintf(stderr, "memory child %s failed\n", kind);
+        exit(1);
+    }
+}
+
 /* ---- report ---- */
 
-static void row(const char *name, stat s, const char *unit, double baseline, const char *budget) {
+static FILE *tsv;
+
+static void tsv_row(const char *key, const char *unit, stat c, const stat *u) {
+    if (!tsv) return;
+    fprintf(tsv, "row\t%s\t%s\t%.6g\t%.6g\t%.6g", key, unit, c.median, c.min, c.max);
+    if (u) fprintf(tsv, "\t%.6g\t%.6g\t%.6g\t%.4f\n", u->median, u->min, u->max, c.median / u->median);
+    else fprintf(tsv, "\t-\t-\t-\t-\n");
+}
+
+static void row(const char *key, const char *name, stat s, const char *unit, double baseline, const char *budget) {
     printf("%-46s %12.1f %-8s [%10.1f .. %10.1f]", name, s.median, unit, s.min, s.max);
     if (baseline > 0) printf("  %6.2fx futex", s.median / baseline);
     if (budget) printf("  (%s)", budget);
     printf("\n");
+    tsv_row(key, unit, s, NULL);
+}
+
+/* libcrochet beside the libuv peer; ratio = libcrochet / libuv. */
+static void pair_row(const char *key, const char *name, const char *unit, stat c, stat u) {
+    char cs[64], us[64];
+    snprintf(cs, sizeof cs, "%.1f [%.1f..%.1f]", c.median, c.min, c.max);
+    snprintf(us, sizeof us, "%.1f [%.1f..%.1f]", u.median, u.min, u.max);
+    printf("%-44s %-6s %-26s %-26s %6.2fx\n", name, unit, cs, us, c.median / u.median);
+    tsv_row(key, unit, c, &u);
+}
+
+static int goals_passed, goals_failed;
+static char goal_lines[16][512];
+static int ngoals;
+
+static void goal(const char *key, int pass, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void goal(const char *key, int pass, const char *fmt, ...) {
+    char text[400];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(text, sizeof text, fmt, ap);
+    va_end(ap);
+    if (pass > 0) goals_passed++;
+    else if (pass == 0) goals_failed++;
+    const char *verdict = pass > 0 ? "PASS" : pass == 0 ? "FAIL" : "N/A ";
+    snprintf(goal_lines[ngoals++], sizeof goal_lines[0], "%s  %s", verdict, text);
+    if (tsv) fprintf(tsv, "goal\t%s\t%s\t%s\n", key, pass > 0 ? "PASS" : pass == 0 ? "FAIL" : "NA", text);
+}
+
+/* The previous run's summary, for the no-regression goal. */
+struct prev_row { char key[64]; double median, min, max; };
+static struct prev_row prev[128];
+static int nprev;
+
+static void load_prev(const char *path) {
+    FILE *f = fopen(path, "r");
+    if (!f) return;
+    char line[1024];
+    while (fgets(line, sizeof line, f) && nprev < 128) {
+        struct prev_row p;
+        char unit[32];
+        if (sscanf(line, "row\t%63s\t%31s\t%lf\t%lf\t%lf", p.key, unit, &p.median, &p.min, &p.max) == 5)
+            prev[nprev++] = p;
+    }
+    fclose(f);
+}
+
+static const struct prev_row *find_prev(const char *key) {
+    for (int i = 0; i < nprev; i++)
+        if (strcmp(prev[i].key, key) == 0) return &prev[i];
+    return NULL;
 }
 
 #define MEASURE(var, expr) do { \
@@ -375,59 +678,207 @@ static void row(const char *name, stat s, const char *unit, double baseline, con
         var = summarize(_v, REPS); \
     } while (0)
 
+/* The two implementations measured alternately, each repetition starting
+ * with the other one, so slow drift in the machine's load hits both. */
+#define MEASURE_PAIR(reps, cvar, uvar, expr_c, expr_u) do { \
+        double _c[64], _u[64]; \
+        for (int _i = 0; _i < (reps); _i++) { \
+            if (_i % 2 == 0) { _c[_i] = (expr_c); _u[_i] = (expr_u); } \
+            else { _u[_i] = (expr_u); _c[_i] = (expr_c); } \
+        } \
+        cvar = summarize(_c, (reps)); \
+        uvar = summarize(_u, (reps)); \
+    } while (0)
+
+static stat one(double v) { stat s = { v, v, v }; return s; }
+
 int main(int argc, char **argv) {
-    int quick = argc > 1 && strcmp(argv[1], "--quick") == 0;
+    int quick = 0;
+    const char *summary_path = NULL, *prev_path = NULL;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--quick") == 0) quick = 1;
+        else if (strcmp(argv[i], "--summary") == 0 && i + 1 < argc) summary_path = argv[++i];
+        else if (strcmp(argv[i], "--prev") == 0 && i + 1 < argc) prev_path = argv[++i];
+        else if (strcmp(argv[i], "--memory-child") == 0 && i + 1 < argc) return memory_child(argv[++i]);
+        else {
+            fprintf(stderr, "usage: bench [--quick] [--summary FILE] [--prev FILE]\n");
+            return 2;
+        }
+    }
+    ssize_t len = readlink("/proc/self/exe", self_path, sizeof self_path - 1);
+    if (len <= 0) { perror("readlink /proc/self/exe"); return 1; }
+    self_path[len] = 0;
+    if (prev_path) load_prev(prev_path);
+    if (summary_path && !(tsv = fopen(summary_path, "w"))) { perror(summary_path); return 1; }
+    prctl(PR_SET_TIMERSLACK, 1UL, 0, 0, 0);   /* paced sleeps end on time */
+    setvbuf(stdout, NULL, _IOLBF, 0);          /* rows appear as measured, also through tee */
+    double bench_start = now();
+
     if (quick) REPS = 5;
     int ncpu = (int)sysconf(_SC_NPROCESSORS_ONLN);
     int rt_iters = quick ? 20000 : 100000;
     must(crochet_setup(), "setup");
-    printf("libcrochet %s benchmarks: %d repetitions each, median [min .. max]; %d CPUs\n\n",
-           crochet_version(), REPS, ncpu);
+    if (uvp_start() != 0) { fprintf(stderr, "libuv peer: cannot start\n"); return 1; }
+    double load[3] = { 0, 0, 0 };
+    getloadavg(load, 3);
+    time_t t = time(NULL);
+    char when[64];
+    strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", gmtime(&t));
+    printf("libcrochet %s benchmarks%s: %d repetitions each, median [min .. max]; %d CPUs; libuv %s peer\n",
+           crochet_version(), quick ? " (quick)" : "", REPS, ncpu, uvp_version());
+    printf("%s, load average %.2f %.2f %.2f at start\n\n", when, load[0], load[1], load[2]);
+    if (tsv) {
+        fprintf(tsv, "# libcrochet %s bench%s, %s, %d CPUs, libuv %s, load %.2f %.2f %.2f\n",
+                crochet_version(), quick ? " --quick" : "", when, ncpu, uvp_version(), load[0], load[1], load[2]);
+        fprintf(tsv, "# kind\tkey\tunit\tcrochet\tcrochet_min\tcrochet_max\tlibuv\tlibuv_min\tlibuv_max\tratio\n"
+                     "# goal\tkey\tverdict\ttext\n");
+    }
 
+    printf("== round trip beside a raw futex ping-pong\n");
     stat futex_any, futex_same, futex_cross, rt_any, rt_same, rt_cross;
     MEASURE(futex_any, futex_pingpong(-1, -1, rt_iters / 4));
     round_trip(rt_iters / 10);   /* warm up */
     MEASURE(rt_any, round_trip(rt_iters));
-    row("futex ping-pong round trip (unpinned)", futex_any, "ns", 0, NULL);
-    row("submit+wait round trip (unpinned)", rt_any, "ns", futex_any.median, "budget <= 0.5x");
+    row("futex_pingpong_unpinned", "futex ping-pong round trip (unpinned)", futex_any, "ns", 0, NULL);
+    row("rt_unpinned", "submit+wait round trip (unpinned)", rt_any, "ns", futex_any.median, "goal <= 0.05x");
 
     MEASURE(futex_same, futex_pingpong(0, 0, rt_iters / 4));
     pin_reactor_to(0);
     pin(0);
     MEASURE(rt_same, round_trip(rt_iters / 4));
     pin(-1);
-    row("futex ping-pong round trip (same core)", futex_same, "ns", 0, NULL);
-    row("submit+wait round trip (same core)", rt_same, "ns", futex_same.median, NULL);
+    row("futex_pingpong_same_core", "futex ping-pong round trip (same core)", futex_same, "ns", 0, NULL);
+    row("rt_same_core", "submit+wait round trip (same core)", rt_same, "ns", futex_same.median, NULL);
     if (ncpu > 1) {
         MEASURE(futex_cross, futex_pingpong(0, 1, rt_iters / 4));
         pin_reactor_to(1);
         pin(0);
         MEASURE(rt_cross, round_trip(rt_iters));
         pin(-1);
-        row("futex ping-pong round trip (two cores)", futex_cross, "ns", 0, NULL);
-        row("submit+wait round trip (two cores)", rt_cross, "ns", futex_cross.median, NULL);
+        row("futex_pingpong_two_cores", "futex ping-pong round trip (two cores)", futex_cross, "ns", 0, NULL);
+        row("rt_two_cores", "submit+wait round trip (two cores)", rt_cross, "ns", futex_cross.median, NULL);
     }
     pin_reactor_to(-1);
 
-    stat pipe_rate, cont_rate, mem, defer_rt;
-    pipelined(100000);   /* warm up: the first run pays the page faults */
-    MEASURE(pipe_rate, pipelined(100000) / 1e6);
-    row("pipelined: submit 100,000 then wait all", pipe_rate, "M/s", 0, "budget >= 5 M/s");
-    MEASURE(cont_rate, contended(4, quick ? 20000 : 50000) / 1e3);
-    row("4 caller threads doing round trips", cont_rate, "k/s", 0, "budget >= 300 k/s");
-    {
-        double v[64];
-        int reps = quick ? 3 : 5;
-        for (int i = 0; i < reps; i++) v[i] = bytes_per_pending(1000000);
-        mem = summarize(v, reps);
-        row("memory per pending result (1,000,000 pending)", mem, "bytes", 0, "budget <= 200");
-    }
+    stat defer_rt;
     MEASURE(defer_rt, defer_round_trip(quick ? 2000 : 10000));
-    row("defer_to_thread round trip", defer_rt, "ns", futex_any.median, NULL);
-    printf("%-46s %12.1f ns (engine round trip, for comparison)\n", "", rt_any.median);
+    row("defer_to_thread_rt", "defer_to_thread round trip", defer_rt, "ns", futex_any.median, NULL);
 
-    printf("\n");
+    /* ---- beside the libuv peer ---- */
+    printf("\n== beside a libuv peer in this process (uv_async + mutex queue + futex per request);\n"
+           "   ratio = libcrochet / libuv\n");
+    printf("%-44s %-6s %-26s %-26s %7s\n", "measure", "unit", "libcrochet [min..max]", "libuv+futex [min..max]", "ratio");
+    stat c_rt, u_rt, c_p50, u_p50;
+    {
+        int iters = quick ? 10000 : 50000;
+        double cm[64], um[64], cp[64], up[64];
+        impl_round_trip(&CROCHET, iters / 10, &cp[0]);   /* warm up */
+        impl_round_trip(&UV, iters / 10, &up[0]);
+        for (int i = 0; i < REPS; i++) {
+            if (i % 2 == 0) { cm[i] = impl_round_trip(&CROCHET, iters, &cp[i]); um[i] = impl_round_trip(&UV, iters, &up[i]); }
+            else { um[i] = impl_round_trip(&UV, iters, &up[i]); cm[i] = impl_round_trip(&CROCHET, iters, &cp[i]); }
+        }
+        c_rt = summarize(cm, REPS); u_rt = summarize(um, REPS);
+        c_p50 = summarize(cp, REPS); u_p50 = summarize(up, REPS);
+    }
+    pair_row("rt_b2b_mean", "round trip back-to-back, mean", "ns", c_rt, u_rt);
+    pair_row("rt_b2b_p50", "round trip back-to-back, p50", "ns", c_p50, u_p50);
+
+    stat c_pipe, u_pipe, c_cont, u_cont;
+    impl_pipelined(&CROCHET, 100000);   /* warm up: the first run pays the page faults */
+    impl_pipelined(&UV, 100000);
+    MEASURE_PAIR(REPS, c_pipe, u_pipe, impl_pipelined(&CROCHET, 100000) / 1e6, impl_pipelined(&UV, 100000) / 1e6);
+    pair_row("pipelined", "pipelined: submit 100,000 then wait all", "M/s", c_pipe, u_pipe);
+    int cont_iters = quick ? 5000 : 20000;
+    MEASURE_PAIR(REPS, c_cont, u_cont, impl_contended(&CROCHET, 4, cont_iters) / 1e3,
+                 impl_contended(&UV, 4, cont_iters) / 1e3);
+    pair_row("threads4", "4 caller threads doing round trips", "k/s", c_cont, u_cont);
+
+    /* Paced: one caller at a fixed rate for a fixed number of calls, each
+     * implementation in its own window while the other is idle. */
+    static const double rates[3] = { 50000, 5000, 500 };
+    static const double seconds_full[3] = { 2, 2, 4 }, seconds_quick[3] = { 0.5, 0.5, 1 };
+    int paced_reps = quick ? 1 : 3;
+    stat pc[3][4], pu[3][4];   /* p50, p99, cpu, achieved rate */
+    for (int k = 0; k < 3; k++) {
+        int calls = (int)(rates[k] * (quick ? seconds_quick[k] : seconds_full[k]));
+        double cv[4][64], uv[4][64];
+        for (int i = 0; i < paced_reps; i++) {
+            struct paced c, u;
+            if (i % 2 == 0) { c = impl_paced(&CROCHET, rates[k], calls); u = impl_paced(&UV, rates[k], calls); }
+            else { u = impl_paced(&UV, rates[k], calls); c = impl_paced(&CROCHET, rates[k], calls); }
+            cv[0][i] = c.p50_us; cv[1][i] = c.p99_us; cv[2][i] = c.cpu_us; cv[3][i] = c.rate / 1e3;
+            uv[0][i] = u.p50_us; uv[1][i] = u.p99_us; uv[2][i] = u.cpu_us; uv[3][i] = u.rate / 1e3;
+        }
+        for (int j = 0; j < 4; j++) { pc[k][j] = summarize(cv[j], paced_reps); pu[k][j] = summarize(uv[j], paced_reps); }
+        char name[96], key[64], label[16];
+        if (rates[k] >= 1000) snprintf(label, sizeof label, "%gk/s", rates[k] / 1000);
+        else snprintf(label, sizeof label, "%g/s", rates[k]);
+        const char *what[4] = { "p50 round trip", "p99 round trip", "CPU per call", "achieved rate" };
+        const char *keys[4] = { "p50", "p99", "cpu_per_call", "achieved" };
+        const char *units[4] = { "us", "us", "us", "k/s" };
+        for (int j = 0; j < 4; j++) {
+            snprintf(name, sizeof name, "paced %s x %d: %s", label, calls, what[j]);
+            snprintf(key, sizeof key, "paced_%g_%s", rates[k], keys[j]);
+            pair_row(key, name, units[j], pc[k][j], pu[k][j]);
+        }
+    }
+
+    stat c_comp, u_comp, c_hog, u_hog;
+    {
+        int calls = quick ? 2500 : 5000;
+        double cv[64], uv[64], ch[64], uh[64];
+        for (int i = 0; i < paced_reps; i++) {
+            struct competing c, u;
+            if (i % 2 == 0) { c = impl_competing(&CROCHET, 5000, calls); u = impl_competing(&UV, 5000, calls); }
+            else { u = impl_competing(&UV, 5000, calls); c = impl_competing(&CROCHET, 5000, calls); }
+            cv[i] = c.p.p99_us; uv[i] = u.p.p99_us; ch[i] = c.hog_mops; uh[i] = u.hog_mops;
+        }
+        c_comp = summarize(cv, paced_reps); u_comp = summarize(uv, paced_reps);
+        c_hog = summarize(ch, paced_reps); u_hog = summarize(uh, paced_reps);
+        char name[96];
+        snprintf(name, sizeof name, "2 CPU-bound threads, 5k/s x %d: p99", calls);
+        pair_row("competing_p99", name, "us", c_comp, u_comp);
+        pair_row("competing_hog_work", "  the CPU-bound threads' work meanwhile", "Mop/s", c_hog, u_hog);
+    }
+
+    /* Memory, each figure from a fresh process (so RSS growth is not hidden
+     * by memory earlier benchmarks freed). */
+    stat c_q_rss, c_q_heap, u_q_rss, u_q_heap, c_f_rss, c_f_heap, c_d_rss, c_d_heap;
+    {
+        int reps = quick ? 1 : 3;
+        double v[8][64];
+        for (int i = 0; i < reps; i++) {
+            run_memory_child("queued", &v[0][i], &v[1][i]);
+            run_memory_child("uv-queued", &v[2][i], &v[3][i]);
+            run_memory_child("follower", &v[4][i], &v[5][i]);
+            run_memory_child("deferred", &v[6][i], &v[7][i]);
+        }
+        c_q_rss = summarize(v[0], reps); c_q_heap = summarize(v[1], reps);
+        u_q_rss = summarize(v[2], reps); u_q_heap = summarize(v[3], reps);
+        c_f_rss = summarize(v[4], reps); c_f_heap = summarize(v[5], reps);
+        c_d_rss = summarize(v[6], reps); c_d_heap = summarize(v[7], reps);
+    }
+    pair_row("queued_call_rss", "bytes per queued call (RSS growth / 1 M)", "B", c_q_rss, u_q_rss);
+    pair_row("queued_call_heap", "bytes per queued call (malloc's count)", "B", c_q_heap, u_q_heap);
+    {
+        const char *names[4] = { "result following an unfired deferred (RSS)", "  the same, malloc's count",
+                                 "  made by a submitted call (RSS)", "  the same, malloc's count" };
+        const char *keys[4] = { "deferred_result_rss", "deferred_result_heap",
+                                "deferred_submit_rss", "deferred_submit_heap" };
+        stat *v[4] = { &c_f_rss, &c_f_heap, &c_d_rss, &c_d_heap };
+        for (int i = 0; i < 4; i++) {
+            char cs[64];
+            snprintf(cs, sizeof cs, "%.1f [%.1f..%.1f]", v[i]->median, v[i]->min, v[i]->max);
+            printf("%-44s %-6s %-26s %-26s\n", names[i], "B", cs, "-");
+            tsv_row(keys[i], "B", *v[i], NULL);
+        }
+    }
+
+    /* ---- timers, fds ---- */
+    printf("\n== timers and fds\n");
     int sizes[2] = { 10000, 1000000 };
+    stat timer_stats[2][2];
     for (int k = 0; k < 2; k++) {
         double sv[64], cv[64];
         int reps = sizes[k] > 100000 ? (quick ? 3 : 5) : REPS;
@@ -440,20 +891,94 @@ int main(int argc, char **argv) {
             sv[i] = tb.schedule_ns;
             cv[i] = tb.cancel_ns;
         }
-        char name[80];
+        char name[80], key[64];
+        timer_stats[k][0] = summarize(sv, reps);
+        timer_stats[k][1] = summarize(cv, reps);
         snprintf(name, sizeof name, "call_later schedule, %d pending", sizes[k]);
-        row(name, summarize(sv, reps), "ns", 0, NULL);
+        snprintf(key, sizeof key, "timer_schedule_%d", sizes[k]);
+        row(key, name, timer_stats[k][0], "ns", 0, NULL);
         snprintf(name, sizeof name, "delayed_call_cancel, %d pending", sizes[k]);
-        row(name, summarize(cv, reps), "ns", 0, NULL);
+        snprintf(key, sizeof key, "timer_cancel_%d", sizes[k]);
+        row(key, name, timer_stats[k][1], "ns", 0, NULL);
     }
+    int in_order = timers_in_order(1000);
     printf("%-46s %s\n", "timers fire in deadline order, FIFO on ties",
-           timers_in_order(1000) ? "yes (1,000 timers, 250 groups of equal deadlines)" : "NO");
+           in_order ? "yes (1,000 timers, 250 groups of equal deadlines)" : "NO");
+    tsv_row("timers_in_order", "bool", one(in_order), NULL);
 
-    printf("\n");
     stat fd10, fd10k;
     MEASURE(fd10, fd_latency(10, quick ? 200 : 1000));
     MEASURE(fd10k, fd_latency(10000, quick ? 200 : 1000));
-    row("pipe write -> reader callback, 10 watched", fd10, "ns", futex_any.median, NULL);
-    row("pipe write -> reader callback, 10,000 watched", fd10k, "ns", futex_any.median, NULL);
+    row("fd_10", "pipe write -> reader callback, 10 watched", fd10, "ns", futex_any.median, NULL);
+    row("fd_10000", "pipe write -> reader callback, 10,000 watched", fd10k, "ns", futex_any.median, NULL);
+
+    /* ---- the goals of issue 11 ---- */
+    goal("pipelined", c_pipe.median >= u_pipe.median,
+         "pipelined >= 1.0x libuv: %.2fx (%.2f vs %.2f M/s)",
+         c_pipe.median / u_pipe.median, c_pipe.median, u_pipe.median);
+    {
+        double r5 = pc[1][2].median / pu[1][2].median, r05 = pc[2][2].median / pu[2][2].median;
+        goal("cpu_per_call", r5 <= 1.1 && r05 <= 1.1,
+             "CPU per call <= 1.1x libuv at 5k and 500/s: %.2fx (%.1f vs %.1f us), %.2fx (%.1f vs %.1f us)",
+             r5, pc[1][2].median, pu[1][2].median, r05, pc[2][2].median, pu[2][2].median);
+    }
+    goal("p50_every_rate",
+         c_p50.median / 1e3 <= u_p50.median / 1e3 && pc[0][0].median <= pu[0][0].median
+             && pc[1][0].median <= pu[1][0].median && pc[2][0].median <= pu[2][0].median,
+         "p50 <= libuv at every rate: back-to-back %.1f vs %.1f, 50k/s %.1f vs %.1f, 5k/s %.1f vs %.1f, 500/s %.1f vs %.1f us",
+         c_p50.median / 1e3, u_p50.median / 1e3, pc[0][0].median, pu[0][0].median,
+         pc[1][0].median, pu[1][0].median, pc[2][0].median, pu[2][0].median);
+    goal("competing_p99", c_comp.median <= u_comp.median,
+         "p99 with 2 CPU-bound threads <= libuv: %.1f vs %.1f us (%.2fx); their work %.0f vs %.0f Mop/s",
+         c_comp.median, u_comp.median, c_comp.median / u_comp.median, c_hog.median, u_hog.median);
+    goal("rt_saturation", rt_any.median / futex_any.median <= 0.05,
+         "round trip at saturation <= 0.05x futex ping-pong: %.3fx (%.0f vs %.0f ns)",
+         rt_any.median / futex_any.median, rt_any.median, futex_any.median);
+    goal("threads4", c_cont.median / u_cont.median >= 1.5,
+         "4 threads >= 1.5x libuv: %.2fx (%.0f vs %.0f k/s)",
+         c_cont.median / u_cont.median, c_cont.median, u_cont.median);
+    goal("deferred_result_bytes", c_f_rss.median <= 160,
+         "<= 160 B per pending result following an unfired deferred: %.0f B RSS (%.0f B malloc; "
+         "%.0f B RSS when a submitted call returns the deferred)",
+         c_f_rss.median, c_f_heap.median, c_d_rss.median);
+    goal("queued_call_bytes", c_q_rss.median <= 128,
+         "<= 128 B per queued call: %.0f B RSS (%.0f B malloc; libuv peer %.0f B)",
+         c_q_rss.median, c_q_heap.median, u_q_rss.median);
+    {
+        /* A regression: the median is over 1.3x the previous run's and the
+         * ranges do not overlap (the machine is noisy). */
+        const char *keys[6] = { "timer_schedule_10000", "timer_cancel_10000", "timer_schedule_1000000",
+                                "timer_cancel_1000000", "fd_10", "fd_10000" };
+        stat cur[6] = { timer_stats[0][0], timer_stats[0][1], timer_stats[1][0], timer_stats[1][1], fd10, fd10k };
+        char text[300] = "";
+        int compared = 0, regressed = 0;
+        for (int i = 0; i < 6; i++) {
+            const struct prev_row *p = find_prev(keys[i]);
+            if (!p) continue;
+            compared++;
+            if (cur[i].median > 1.3 * p->median && cur[i].min > p->max) {
+                regressed++;
+                size_t l = strlen(text);
+                snprintf(text + l, sizeof text - l, " %s %.0f vs %.0f ns;", keys[i], cur[i].median, p->median);
+            }
+        }
+        if (!in_order) regressed++;
+        if (compared == 0)
+            goal("timers_fds", in_order ? -1 : 0, "timer and fd figures: no previous run to compare with%s",
+                 in_order ? "" : "; timers out of order");
+        else
+            goal("timers_fds", regressed == 0, "no regression in timer and fd figures vs the previous run:%s",
+                 regressed ? text : " none (median > 1.3x previous with disjoint ranges counts)");
+    }
+    printf("\n== goals of issue 11 (libcrochet beside libuv+futex, medians)\n");
+    for (int i = 0; i < ngoals; i++) printf("%s\n", goal_lines[i]);
+    printf("%d passed, %d failed; %.0f s", goals_passed, goals_failed, now() - bench_start);
+    if (summary_path) printf("; summary in %s", summary_path);
+    printf("\n");
+    if (tsv) {
+        fprintf(tsv, "row\tbench_seconds\ts\t%.1f\t%.1f\t%.1f\t-\t-\t-\t-\n", now() - bench_start, now() - bench_start, now() - bench_start);
+        fclose(tsv);
+    }
+    uvp_stop();
     return 0;
 }

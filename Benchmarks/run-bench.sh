@@ -1,11 +1,24 @@
 #!/usr/bin/env bash
-# Builds and runs the C benchmark against the staged libcrochet.
+# Builds and runs the C benchmark (bench.c, with the libuv peer uv-peer.c)
+# against the staged libcrochet.
+#   Benchmarks/run-bench.sh [--quick]
+# The summary goes to build/bench/summary.tsv; the one before it is kept as
+# build/bench/summary.prev.tsv, which the no-regression goal compares with
+# (BENCH_PREV=file compares with another run's summary instead).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 stage="$PWD/build/stage"
+out="$PWD/build/bench"
 export PKG_CONFIG_PATH="$stage/lib/pkgconfig${PKG_CONFIG_PATH:+:$PKG_CONFIG_PATH}"
-mkdir -p build
+[ -f "$stage/lib/pkgconfig/crochet.pc" ] || { echo "no staged library in $stage: run make stage" >&2; exit 1; }
+# The peer needs libuv's headers (Debian: libuv1-dev).
+pkg-config --exists libuv || scripts/install-deps.sh libuv1-dev
+mkdir -p "$out"
 ulimit -n 65536 2>/dev/null || true
-cc -O2 -g -Wall -Wextra -pthread Benchmarks/bench.c -o build/bench \
-    $(pkg-config --cflags --libs crochet) -Wl,-rpath,"$stage/lib" -lm
-exec ./build/bench "$@"
+cc -O2 -g -Wall -Wextra -pthread Benchmarks/bench.c Benchmarks/uv-peer.c -o "$out/bench" \
+    $(pkg-config --cflags --libs crochet libuv) -Wl,-rpath,"$stage/lib" -lm
+[ -f "$out/summary.tsv" ] && mv -f "$out/summary.tsv" "$out/summary.prev.tsv"
+prev="${BENCH_PREV:-$out/summary.prev.tsv}"
+args=(--summary "$out/summary.tsv")
+[ -f "$prev" ] && args+=(--prev "$prev")
+exec "$out/bench" "$@" "${args[@]}"
