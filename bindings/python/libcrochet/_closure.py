@@ -25,24 +25,29 @@ class _FFIType(Structure):
                 ("elements", POINTER(c_void_p))]
 
 
+def _open_libffi(name):
+    try:
+        lib = ctypes.CDLL(name)
+        lib.ffi_prep_closure_loc
+        return lib
+    except (OSError, AttributeError):
+        return None
+
+
 def _libffi():
-    """ctypes' own libffi: the one _ctypes is linked against (its handle's
+    """ctypes' own libffi: the one _ctypes is linked against (a handle's
     lookups search its dependencies), else one by soname; find_library, which
-    starts processes, only as the last resort."""
+    starts processes (ldconfig, cc), only as the last resort."""
     import _ctypes
-    candidates = [getattr(_ctypes, "__file__", None), "libffi.so.8", "libffi.so.7", "libffi.so.6"]
-    for i, name in enumerate(candidates + [None]):
-        if i == len(candidates):
-            from ctypes.util import find_library
-            name = find_library("ffi")
-        if name:
-            try:
-                lib = ctypes.CDLL(name)
-                lib.ffi_prep_closure_loc
-                return lib
-            except (OSError, AttributeError):
-                pass
-    raise ImportError("libcrochet: libffi (which ctypes uses) cannot be loaded")
+    for name in (getattr(_ctypes, "__file__", None), "libffi.so.8", "libffi.so.7", "libffi.so.6"):
+        lib = name and _open_libffi(name)
+        if lib:
+            return lib
+    from ctypes.util import find_library
+    lib = _open_libffi(find_library("ffi") or "libffi.so")
+    if lib is None:
+        raise ImportError("libcrochet: libffi (which ctypes uses) cannot be loaded")
+    return lib
 
 
 _ffi = _libffi()
