@@ -9,6 +9,7 @@
  * measures and how.
  *
  *   bench [--quick] [--summary FILE.tsv] [--prev PREVIOUS.tsv]
+ *         [--only rt,peer,paced,competing,memory,timers]
  *   bench --memory-child deferred|queued|uv-queued   (used by bench itself)
  */
 #define _GNU_SOURCE
@@ -656,6 +657,12 @@ static void goal(const char *key, int pass, const char *fmt, ...) {
     va_start(ap, fmt);
     vsnprintf(text, sizeof text, fmt, ap);
     va_end(ap);
+    if (strstr(text, "nan")) {
+        /* A figure it needs was not measured (--only). */
+        char *colon = strchr(text, ':');
+        if (colon) snprintf(colon, sizeof text - (size_t)(colon - text), ": not measured in this run");
+        pass = -1;
+    }
     if (pass > 0) goals_passed++;
     else if (pass == 0) goals_failed++;
     const char *verdict = pass > 0 ? "PASS" : pass == 0 ? "FAIL" : "N/A ";
@@ -707,6 +714,18 @@ static const struct prev_row *find_prev(const char *key) {
 
 static stat one(double v) { stat s = { v, v, v }; return s; }
 
+static const stat NONE = { NAN, NAN, NAN };
+
+/* --only a,b,c: the sections to run (all without it). */
+static const char *only;
+static int want(const char *section) {
+    if (!only) return 1;
+    size_t n = strlen(section);
+    for (const char *p = only; (p = strstr(p, section)); p += n)
+        if ((p == only || p[-1] == ',') && (p[n] == ',' || p[n] == 0)) return 1;
+    return 0;
+}
+
 int main(int argc, char **argv) {
     int quick = 0;
     const char *summary_path = NULL, *prev_path = NULL;
@@ -714,9 +733,10 @@ int main(int argc, char **argv) {
         if (strcmp(argv[i], "--quick") == 0) quick = 1;
         else if (strcmp(argv[i], "--summary") == 0 && i + 1 < argc) summary_path = argv[++i];
         else if (strcmp(argv[i], "--prev") == 0 && i + 1 < argc) prev_path = argv[++i];
+        else if (strcmp(argv[i], "--only") == 0 && i + 1 < argc) only = argv[++i];
         else if (strcmp(argv[i], "--memory-child") == 0 && i + 1 < argc) return memory_child(argv[++i]);
         else {
-            fprintf(stderr, "usage: bench [--quick] [--summary FILE] [--prev FILE]\n");
+            fprintf(stderr, "usage: bench [--quick] [--summary FILE] [--prev FILE] [--only rt,peer,paced,competing,memory,timers]\n");
             return 2;
         }
     }
@@ -750,197 +770,214 @@ int main(int argc, char **argv) {
                      "# goal\tkey\tverdict\ttext\n");
     }
 
-    printf("== round trip beside a raw futex ping-pong\n");
-    stat futex_any, futex_same, futex_cross, rt_any, rt_same, rt_cross;
-    MEASURE(futex_any, futex_pingpong(-1, -1, rt_iters / 4));
-    round_trip(rt_iters / 10);   /* warm up */
-    MEASURE(rt_any, round_trip(rt_iters));
-    row("futex_pingpong_unpinned", "futex ping-pong round trip (unpinned)", futex_any, "ns", 0, NULL);
-    row("rt_unpinned", "submit+wait round trip (unpinned)", rt_any, "ns", futex_any.median, "goal <= 0.05x");
+    /* Figures not measured (--only) stay NaN; their goals say N/A. */
+    stat futex_any = NONE, futex_same = NONE, futex_cross = NONE, rt_any = NONE, rt_same = NONE, rt_cross = NONE;
+    stat defer_rt = NONE, c_rt = NONE, u_rt = NONE, c_p50 = NONE, u_p50 = NONE;
+    stat c_pipe = NONE, u_pipe = NONE, c_cont = NONE, u_cont = NONE;
+    stat pc[3][5], pu[3][5];   /* paced: p50, p99, cpu, caller cpu, achieved rate */
+    for (int k = 0; k < 3; k++) for (int j = 0; j < 5; j++) pc[k][j] = pu[k][j] = NONE;
+    stat c_comp = NONE, u_comp = NONE, c_hog = NONE, u_hog = NONE;
+    stat c_q_rss = NONE, c_q_heap = NONE, u_q_rss = NONE, u_q_heap = NONE;
+    stat c_f_rss = NONE, c_f_heap = NONE, c_d_rss = NONE, c_d_heap = NONE;
+    stat timer_stats[2][2] = { { NONE, NONE }, { NONE, NONE } }, fd10 = NONE, fd10k = NONE;
+    int in_order = -1;
+    int paced_reps = quick ? 1 : 3;
 
-    MEASURE(futex_same, futex_pingpong(0, 0, rt_iters / 4));
-    pin_reactor_to(0);
-    pin(0);
-    MEASURE(rt_same, round_trip(rt_iters / 4));
-    pin(-1);
-    row("futex_pingpong_same_core", "futex ping-pong round trip (same core)", futex_same, "ns", 0, NULL);
-    row("rt_same_core", "submit+wait round trip (same core)", rt_same, "ns", futex_same.median, NULL);
-    if (ncpu > 1) {
-        MEASURE(futex_cross, futex_pingpong(0, 1, rt_iters / 4));
-        pin_reactor_to(1);
+    if (want("rt")) {
+        printf("== round trip beside a raw futex ping-pong\n");
+        MEASURE(futex_any, futex_pingpong(-1, -1, rt_iters / 4));
+        round_trip(rt_iters / 10);   /* warm up */
+        MEASURE(rt_any, round_trip(rt_iters));
+        row("futex_pingpong_unpinned", "futex ping-pong round trip (unpinned)", futex_any, "ns", 0, NULL);
+        row("rt_unpinned", "submit+wait round trip (unpinned)", rt_any, "ns", futex_any.median, "goal <= 0.05x");
+
+        MEASURE(futex_same, futex_pingpong(0, 0, rt_iters / 4));
+        pin_reactor_to(0);
         pin(0);
-        MEASURE(rt_cross, round_trip(rt_iters));
+        MEASURE(rt_same, round_trip(rt_iters / 4));
         pin(-1);
-        row("futex_pingpong_two_cores", "futex ping-pong round trip (two cores)", futex_cross, "ns", 0, NULL);
-        row("rt_two_cores", "submit+wait round trip (two cores)", rt_cross, "ns", futex_cross.median, NULL);
-    }
-    pin_reactor_to(-1);
+        row("futex_pingpong_same_core", "futex ping-pong round trip (same core)", futex_same, "ns", 0, NULL);
+        row("rt_same_core", "submit+wait round trip (same core)", rt_same, "ns", futex_same.median, NULL);
+        if (ncpu > 1) {
+            MEASURE(futex_cross, futex_pingpong(0, 1, rt_iters / 4));
+            pin_reactor_to(1);
+            pin(0);
+            MEASURE(rt_cross, round_trip(rt_iters));
+            pin(-1);
+            row("futex_pingpong_two_cores", "futex ping-pong round trip (two cores)", futex_cross, "ns", 0, NULL);
+            row("rt_two_cores", "submit+wait round trip (two cores)", rt_cross, "ns", futex_cross.median, NULL);
+        }
+        pin_reactor_to(-1);
 
-    stat defer_rt;
-    MEASURE(defer_rt, defer_round_trip(quick ? 2000 : 10000));
-    row("defer_to_thread_rt", "defer_to_thread round trip", defer_rt, "ns", futex_any.median, NULL);
+        MEASURE(defer_rt, defer_round_trip(quick ? 2000 : 10000));
+        row("defer_to_thread_rt", "defer_to_thread round trip", defer_rt, "ns", futex_any.median, NULL);
+    }
 
     /* ---- beside the libuv peer ---- */
-    printf("\n== beside a libuv peer in this process (uv_async + mutex queue + futex per request);\n"
-           "   ratio = libcrochet / libuv\n");
-    printf("%-44s %-6s %-26s %-26s %7s\n", "measure", "unit", "libcrochet [min..max]", "libuv+futex [min..max]", "ratio");
-    stat c_rt, u_rt, c_p50, u_p50;
-    {
-        int iters = quick ? 10000 : 50000;
-        double cm[64], um[64], cp[64], up[64];
-        impl_round_trip(&CROCHET, iters / 10, &cp[0]);   /* warm up */
-        impl_round_trip(&UV, iters / 10, &up[0]);
-        for (int i = 0; i < REPS; i++) {
-            if (i % 2 == 0) { cm[i] = impl_round_trip(&CROCHET, iters, &cp[i]); um[i] = impl_round_trip(&UV, iters, &up[i]); }
-            else { um[i] = impl_round_trip(&UV, iters, &up[i]); cm[i] = impl_round_trip(&CROCHET, iters, &cp[i]); }
-        }
-        c_rt = summarize(cm, REPS); u_rt = summarize(um, REPS);
-        c_p50 = summarize(cp, REPS); u_p50 = summarize(up, REPS);
+    if (want("peer") || want("paced") || want("competing") || want("memory")) {
+        printf("\n== beside a libuv peer in this process (uv_async + mutex queue + futex per request);\n"
+               "   ratio = libcrochet / libuv\n");
+        printf("%-44s %-6s %-26s %-26s %7s\n", "measure", "unit", "libcrochet [min..max]", "libuv+futex [min..max]", "ratio");
     }
-    pair_row("rt_b2b_mean", "round trip back-to-back, mean", "ns", c_rt, u_rt);
-    pair_row("rt_b2b_p50", "round trip back-to-back, p50", "ns", c_p50, u_p50);
+    if (want("peer")) {
+        {
+            int iters = quick ? 10000 : 50000;
+            double cm[64], um[64], cp[64], up[64];
+            impl_round_trip(&CROCHET, iters / 10, &cp[0]);   /* warm up */
+            impl_round_trip(&UV, iters / 10, &up[0]);
+            for (int i = 0; i < REPS; i++) {
+                if (i % 2 == 0) { cm[i] = impl_round_trip(&CROCHET, iters, &cp[i]); um[i] = impl_round_trip(&UV, iters, &up[i]); }
+                else { um[i] = impl_round_trip(&UV, iters, &up[i]); cm[i] = impl_round_trip(&CROCHET, iters, &cp[i]); }
+            }
+            c_rt = summarize(cm, REPS); u_rt = summarize(um, REPS);
+            c_p50 = summarize(cp, REPS); u_p50 = summarize(up, REPS);
+        }
+        pair_row("rt_b2b_mean", "round trip back-to-back, mean", "ns", c_rt, u_rt);
+        pair_row("rt_b2b_p50", "round trip back-to-back, p50", "ns", c_p50, u_p50);
 
-    stat c_pipe, u_pipe, c_cont, u_cont;
-    impl_pipelined(&CROCHET, 100000);   /* warm up: the first run pays the page faults */
-    impl_pipelined(&UV, 100000);
-    MEASURE_PAIR(REPS, c_pipe, u_pipe, impl_pipelined(&CROCHET, 100000) / 1e6, impl_pipelined(&UV, 100000) / 1e6);
-    pair_row("pipelined", "pipelined: submit 100,000 then wait all", "M/s", c_pipe, u_pipe);
-    int cont_iters = quick ? 5000 : 20000;
-    MEASURE_PAIR(REPS, c_cont, u_cont, impl_contended(&CROCHET, 4, cont_iters) / 1e3,
-                 impl_contended(&UV, 4, cont_iters) / 1e3);
-    pair_row("threads4", "4 caller threads doing round trips", "k/s", c_cont, u_cont);
-
-    {
-        /* What the process burns with both implementations idle (timers,
-         * watchdogs): part of every paced window's CPU. */
-        usleep(50000);
-        double c0 = cpu_seconds(), t0 = now();
-        usleep(quick ? 250000 : 1000000);
-        double idle = (cpu_seconds() - c0) / (now() - t0) * 1e6;
-        char cs[64];
-        snprintf(cs, sizeof cs, "%.1f", idle);
-        printf("%-44s %-6s %-26s %-26s\n", "process CPU with both idle", "us/s", cs, "(one process)");
-        tsv_row("idle_cpu", "us/s", one(idle), NULL);
+        impl_pipelined(&CROCHET, 100000);   /* warm up: the first run pays the page faults */
+        impl_pipelined(&UV, 100000);
+        MEASURE_PAIR(REPS, c_pipe, u_pipe, impl_pipelined(&CROCHET, 100000) / 1e6, impl_pipelined(&UV, 100000) / 1e6);
+        pair_row("pipelined", "pipelined: submit 100,000 then wait all", "M/s", c_pipe, u_pipe);
+        int cont_iters = quick ? 5000 : 20000;
+        MEASURE_PAIR(REPS, c_cont, u_cont, impl_contended(&CROCHET, 4, cont_iters) / 1e3,
+                     impl_contended(&UV, 4, cont_iters) / 1e3);
+        pair_row("threads4", "4 caller threads doing round trips", "k/s", c_cont, u_cont);
     }
 
-    /* Paced: one caller at a fixed rate for a fixed number of calls, each
-     * implementation in its own window while the other is idle. */
-    static const double rates[3] = { 50000, 5000, 500 };
-    static const double seconds_full[3] = { 2, 2, 4 }, seconds_quick[3] = { 0.5, 0.5, 1 };
-    int paced_reps = quick ? 1 : 3;
-    stat pc[3][5], pu[3][5];   /* p50, p99, cpu, caller cpu, achieved rate */
-    for (int k = 0; k < 3; k++) {
-        int calls = (int)(rates[k] * (quick ? seconds_quick[k] : seconds_full[k]));
-        double cv[5][64], uv[5][64];
-        for (int i = 0; i < paced_reps; i++) {
-            struct paced c, u;
-            if (i % 2 == 0) { c = impl_paced(&CROCHET, rates[k], calls); u = impl_paced(&UV, rates[k], calls); }
-            else { u = impl_paced(&UV, rates[k], calls); c = impl_paced(&CROCHET, rates[k], calls); }
-            cv[0][i] = c.p50_us; cv[1][i] = c.p99_us; cv[2][i] = c.cpu_us; cv[3][i] = c.caller_cpu_us; cv[4][i] = c.rate / 1e3;
-            uv[0][i] = u.p50_us; uv[1][i] = u.p99_us; uv[2][i] = u.cpu_us; uv[3][i] = u.caller_cpu_us; uv[4][i] = u.rate / 1e3;
-        }
-        for (int j = 0; j < 5; j++) { pc[k][j] = summarize(cv[j], paced_reps); pu[k][j] = summarize(uv[j], paced_reps); }
-        char name[96], key[64], label[16];
-        if (rates[k] >= 1000) snprintf(label, sizeof label, "%gk/s", rates[k] / 1000);
-        else snprintf(label, sizeof label, "%g/s", rates[k]);
-        const char *what[5] = { "p50 round trip", "p99 round trip", "CPU per call", "of which the caller", "achieved rate" };
-        const char *keys[5] = { "p50", "p99", "cpu_per_call", "caller_cpu_per_call", "achieved" };
-        const char *units[5] = { "us", "us", "us", "us", "k/s" };
-        for (int j = 0; j < 5; j++) {
-            if (j == 3) snprintf(name, sizeof name, "  %s", what[j]);
-            else snprintf(name, sizeof name, "paced %s x %d: %s", label, calls, what[j]);
-            snprintf(key, sizeof key, "paced_%g_%s", rates[k], keys[j]);
-            pair_row(key, name, units[j], pc[k][j], pu[k][j]);
-        }
-    }
-
-    stat c_comp, u_comp, c_hog, u_hog;
-    {
-        int calls = quick ? 2500 : 5000;
-        double cv[64], uv[64], ch[64], uh[64];
-        for (int i = 0; i < paced_reps; i++) {
-            struct competing c, u;
-            if (i % 2 == 0) { c = impl_competing(&CROCHET, 5000, calls); u = impl_competing(&UV, 5000, calls); }
-            else { u = impl_competing(&UV, 5000, calls); c = impl_competing(&CROCHET, 5000, calls); }
-            cv[i] = c.p.p99_us; uv[i] = u.p.p99_us; ch[i] = c.hog_mops; uh[i] = u.hog_mops;
-        }
-        c_comp = summarize(cv, paced_reps); u_comp = summarize(uv, paced_reps);
-        c_hog = summarize(ch, paced_reps); u_hog = summarize(uh, paced_reps);
-        char name[96];
-        snprintf(name, sizeof name, "2 CPU-bound threads, 5k/s x %d: p99", calls);
-        pair_row("competing_p99", name, "us", c_comp, u_comp);
-        pair_row("competing_hog_work", "  the CPU-bound threads' work meanwhile", "Mop/s", c_hog, u_hog);
-    }
-
-    /* Memory, each figure from a fresh process (so RSS growth is not hidden
-     * by memory earlier benchmarks freed). */
-    stat c_q_rss, c_q_heap, u_q_rss, u_q_heap, c_f_rss, c_f_heap, c_d_rss, c_d_heap;
-    {
-        int reps = quick ? 1 : 3;
-        double v[8][64];
-        for (int i = 0; i < reps; i++) {
-            run_memory_child("queued", &v[0][i], &v[1][i]);
-            run_memory_child("uv-queued", &v[2][i], &v[3][i]);
-            run_memory_child("follower", &v[4][i], &v[5][i]);
-            run_memory_child("deferred", &v[6][i], &v[7][i]);
-        }
-        c_q_rss = summarize(v[0], reps); c_q_heap = summarize(v[1], reps);
-        u_q_rss = summarize(v[2], reps); u_q_heap = summarize(v[3], reps);
-        c_f_rss = summarize(v[4], reps); c_f_heap = summarize(v[5], reps);
-        c_d_rss = summarize(v[6], reps); c_d_heap = summarize(v[7], reps);
-    }
-    pair_row("queued_call_rss", "bytes per queued call (RSS growth / 1 M)", "B", c_q_rss, u_q_rss);
-    pair_row("queued_call_heap", "bytes per queued call (malloc's count)", "B", c_q_heap, u_q_heap);
-    {
-        const char *names[4] = { "result following an unfired deferred (RSS)", "  the same, malloc's count",
-                                 "  made by a submitted call (RSS)", "  the same, malloc's count" };
-        const char *keys[4] = { "deferred_result_rss", "deferred_result_heap",
-                                "deferred_submit_rss", "deferred_submit_heap" };
-        stat *v[4] = { &c_f_rss, &c_f_heap, &c_d_rss, &c_d_heap };
-        for (int i = 0; i < 4; i++) {
+    if (want("paced")) {
+        {
+            /* What the process burns with both implementations idle (timers,
+             * watchdogs): part of every paced window's CPU. */
+            usleep(50000);
+            double c0 = cpu_seconds(), t0 = now();
+            usleep(quick ? 250000 : 1000000);
+            double idle = (cpu_seconds() - c0) / (now() - t0) * 1e6;
             char cs[64];
-            snprintf(cs, sizeof cs, "%.1f [%.1f..%.1f]", v[i]->median, v[i]->min, v[i]->max);
-            printf("%-44s %-6s %-26s %-26s\n", names[i], "B", cs, "-");
-            tsv_row(keys[i], "B", *v[i], NULL);
+            snprintf(cs, sizeof cs, "%.1f", idle);
+            printf("%-44s %-6s %-26s %-26s\n", "process CPU with both idle", "us/s", cs, "(one process)");
+            tsv_row("idle_cpu", "us/s", one(idle), NULL);
+        }
+
+        /* Paced: one caller at a fixed rate for a fixed number of calls, each
+         * implementation in its own window while the other is idle. */
+        static const double rates[3] = { 50000, 5000, 500 };
+        static const double seconds_full[3] = { 2, 2, 4 }, seconds_quick[3] = { 0.5, 0.5, 1 };
+        for (int k = 0; k < 3; k++) {
+            int calls = (int)(rates[k] * (quick ? seconds_quick[k] : seconds_full[k]));
+            double cv[5][64], uv[5][64];
+            for (int i = 0; i < paced_reps; i++) {
+                struct paced c, u;
+                if (i % 2 == 0) { c = impl_paced(&CROCHET, rates[k], calls); u = impl_paced(&UV, rates[k], calls); }
+                else { u = impl_paced(&UV, rates[k], calls); c = impl_paced(&CROCHET, rates[k], calls); }
+                cv[0][i] = c.p50_us; cv[1][i] = c.p99_us; cv[2][i] = c.cpu_us; cv[3][i] = c.caller_cpu_us; cv[4][i] = c.rate / 1e3;
+                uv[0][i] = u.p50_us; uv[1][i] = u.p99_us; uv[2][i] = u.cpu_us; uv[3][i] = u.caller_cpu_us; uv[4][i] = u.rate / 1e3;
+            }
+            for (int j = 0; j < 5; j++) { pc[k][j] = summarize(cv[j], paced_reps); pu[k][j] = summarize(uv[j], paced_reps); }
+            char name[96], key[64], label[16];
+            if (rates[k] >= 1000) snprintf(label, sizeof label, "%gk/s", rates[k] / 1000);
+            else snprintf(label, sizeof label, "%g/s", rates[k]);
+            const char *what[5] = { "p50 round trip", "p99 round trip", "CPU per call", "of which the caller", "achieved rate" };
+            const char *keys[5] = { "p50", "p99", "cpu_per_call", "caller_cpu_per_call", "achieved" };
+            const char *units[5] = { "us", "us", "us", "us", "k/s" };
+            for (int j = 0; j < 5; j++) {
+                if (j == 3) snprintf(name, sizeof name, "  %s", what[j]);
+                else snprintf(name, sizeof name, "paced %s x %d: %s", label, calls, what[j]);
+                snprintf(key, sizeof key, "paced_%g_%s", rates[k], keys[j]);
+                pair_row(key, name, units[j], pc[k][j], pu[k][j]);
+            }
         }
     }
 
-    /* ---- timers, fds ---- */
-    printf("\n== timers and fds\n");
-    int sizes[2] = { 10000, 1000000 };
-    stat timer_stats[2][2];
-    for (int k = 0; k < 2; k++) {
-        double sv[64], cv[64];
-        int reps = sizes[k] > 100000 ? (quick ? 3 : 5) : REPS;
-        for (int i = 0; i < reps; i++) {
-            struct timer_bench tb = { sizes[k], 0, 0 };
-            crochet_result *r;
-            must(CROCHET_SUBMIT(&r, run_timer_bench, CROCHET_TYPE_INT32, crochet_pointer(&tb)), "submit");
-            if (crochet_wait(r, INFINITY, NULL) != CROCHET_OK) abort();
-            crochet_result_release(r);
-            sv[i] = tb.schedule_ns;
-            cv[i] = tb.cancel_ns;
+    if (want("competing")) {
+        {
+            int calls = quick ? 2500 : 5000;
+            double cv[64], uv[64], ch[64], uh[64];
+            for (int i = 0; i < paced_reps; i++) {
+                struct competing c, u;
+                if (i % 2 == 0) { c = impl_competing(&CROCHET, 5000, calls); u = impl_competing(&UV, 5000, calls); }
+                else { u = impl_competing(&UV, 5000, calls); c = impl_competing(&CROCHET, 5000, calls); }
+                cv[i] = c.p.p99_us; uv[i] = u.p.p99_us; ch[i] = c.hog_mops; uh[i] = u.hog_mops;
+            }
+            c_comp = summarize(cv, paced_reps); u_comp = summarize(uv, paced_reps);
+            c_hog = summarize(ch, paced_reps); u_hog = summarize(uh, paced_reps);
+            char name[96];
+            snprintf(name, sizeof name, "2 CPU-bound threads, 5k/s x %d: p99", calls);
+            pair_row("competing_p99", name, "us", c_comp, u_comp);
+            pair_row("competing_hog_work", "  the CPU-bound threads' work meanwhile", "Mop/s", c_hog, u_hog);
         }
-        char name[80], key[64];
-        timer_stats[k][0] = summarize(sv, reps);
-        timer_stats[k][1] = summarize(cv, reps);
-        snprintf(name, sizeof name, "call_later schedule, %d pending", sizes[k]);
-        snprintf(key, sizeof key, "timer_schedule_%d", sizes[k]);
-        row(key, name, timer_stats[k][0], "ns", 0, NULL);
-        snprintf(name, sizeof name, "delayed_call_cancel, %d pending", sizes[k]);
-        snprintf(key, sizeof key, "timer_cancel_%d", sizes[k]);
-        row(key, name, timer_stats[k][1], "ns", 0, NULL);
     }
-    int in_order = timers_in_order(1000);
-    printf("%-46s %s\n", "timers fire in deadline order, FIFO on ties",
-           in_order ? "yes (1,000 timers, 250 groups of equal deadlines)" : "NO");
-    tsv_row("timers_in_order", "bool", one(in_order), NULL);
 
-    stat fd10, fd10k;
-    MEASURE(fd10, fd_latency(10, quick ? 200 : 1000));
-    MEASURE(fd10k, fd_latency(10000, quick ? 200 : 1000));
-    row("fd_10", "pipe write -> reader callback, 10 watched", fd10, "ns", futex_any.median, NULL);
-    row("fd_10000", "pipe write -> reader callback, 10,000 watched", fd10k, "ns", futex_any.median, NULL);
+    if (want("memory")) {
+        /* Memory, each figure from a fresh process (so RSS growth is not hidden
+         * by memory earlier benchmarks freed). */
+        {
+            int reps = quick ? 1 : 3;
+            double v[8][64];
+            for (int i = 0; i < reps; i++) {
+                run_memory_child("queued", &v[0][i], &v[1][i]);
+                run_memory_child("uv-queued", &v[2][i], &v[3][i]);
+                run_memory_child("follower", &v[4][i], &v[5][i]);
+                run_memory_child("deferred", &v[6][i], &v[7][i]);
+            }
+            c_q_rss = summarize(v[0], reps); c_q_heap = summarize(v[1], reps);
+            u_q_rss = summarize(v[2], reps); u_q_heap = summarize(v[3], reps);
+            c_f_rss = summarize(v[4], reps); c_f_heap = summarize(v[5], reps);
+            c_d_rss = summarize(v[6], reps); c_d_heap = summarize(v[7], reps);
+        }
+        pair_row("queued_call_rss", "bytes per queued call (RSS growth / 1 M)", "B", c_q_rss, u_q_rss);
+        pair_row("queued_call_heap", "bytes per queued call (malloc's count)", "B", c_q_heap, u_q_heap);
+        {
+            const char *names[4] = { "result following an unfired deferred (RSS)", "  the same, malloc's count",
+                                     "  made by a submitted call (RSS)", "  the same, malloc's count" };
+            const char *keys[4] = { "deferred_result_rss", "deferred_result_heap",
+                                    "deferred_submit_rss", "deferred_submit_heap" };
+            stat *v[4] = { &c_f_rss, &c_f_heap, &c_d_rss, &c_d_heap };
+            for (int i = 0; i < 4; i++) {
+                char cs[64];
+                snprintf(cs, sizeof cs, "%.1f [%.1f..%.1f]", v[i]->median, v[i]->min, v[i]->max);
+                printf("%-44s %-6s %-26s %-26s\n", names[i], "B", cs, "-");
+                tsv_row(keys[i], "B", *v[i], NULL);
+            }
+        }
+    }
+
+    if (want("timers")) {
+        /* ---- timers, fds ---- */
+        printf("\n== timers and fds\n");
+        int sizes[2] = { 10000, 1000000 };
+        for (int k = 0; k < 2; k++) {
+            double sv[64], cv[64];
+            int reps = sizes[k] > 100000 ? (quick ? 3 : 5) : REPS;
+            for (int i = 0; i < reps; i++) {
+                struct timer_bench tb = { sizes[k], 0, 0 };
+                crochet_result *r;
+                must(CROCHET_SUBMIT(&r, run_timer_bench, CROCHET_TYPE_INT32, crochet_pointer(&tb)), "submit");
+                if (crochet_wait(r, INFINITY, NULL) != CROCHET_OK) abort();
+                crochet_result_release(r);
+                sv[i] = tb.schedule_ns;
+                cv[i] = tb.cancel_ns;
+            }
+            char name[80], key[64];
+            timer_stats[k][0] = summarize(sv, reps);
+            timer_stats[k][1] = summarize(cv, reps);
+            snprintf(name, sizeof name, "call_later schedule, %d pending", sizes[k]);
+            snprintf(key, sizeof key, "timer_schedule_%d", sizes[k]);
+            row(key, name, timer_stats[k][0], "ns", 0, NULL);
+            snprintf(name, sizeof name, "delayed_call_cancel, %d pending", sizes[k]);
+            snprintf(key, sizeof key, "timer_cancel_%d", sizes[k]);
+            row(key, name, timer_stats[k][1], "ns", 0, NULL);
+        }
+        in_order = timers_in_order(1000);
+        printf("%-46s %s\n", "timers fire in deadline order, FIFO on ties",
+               in_order ? "yes (1,000 timers, 250 groups of equal deadlines)" : "NO");
+        tsv_row("timers_in_order", "bool", one(in_order), NULL);
+
+        MEASURE(fd10, fd_latency(10, quick ? 200 : 1000));
+        MEASURE(fd10k, fd_latency(10000, quick ? 200 : 1000));
+        row("fd_10", "pipe write -> reader callback, 10 watched", fd10, "ns", futex_any.median, NULL);
+        row("fd_10000", "pipe write -> reader callback, 10,000 watched", fd10k, "ns", futex_any.median, NULL);
+    }
 
     /* ---- the goals of issue 11 ---- */
     goal("pipelined", c_pipe.median >= u_pipe.median,
@@ -994,7 +1031,9 @@ int main(int argc, char **argv) {
             }
         }
         if (!in_order) regressed++;
-        if (compared == 0)
+        if (in_order < 0)
+            goal("timers_fds", -1, "timer and fd figures: not measured in this run");
+        else if (compared == 0)
             goal("timers_fds", in_order ? -1 : 0, "timer and fd figures: no previous run to compare with%s",
                  in_order ? "" : "; timers out of order");
         else

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds and runs the C benchmark (bench.c, with the libuv peer uv-peer.c)
 # against the staged libcrochet.
-#   Benchmarks/run-bench.sh [--quick]
+#   Benchmarks/run-bench.sh [--quick] [--only rt,peer,paced,competing,memory,timers]
 # The summary goes to build/bench/summary.tsv; the one before it is kept as
 # build/bench/summary.prev.tsv, which the no-regression goal compares with
 # (BENCH_PREV=file compares with another run's summary instead).
