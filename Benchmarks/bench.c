@@ -10,7 +10,7 @@
  *
  *   bench [--quick] [--summary FILE.tsv] [--prev PREVIOUS.tsv]
  *         [--only rt,peer,paced,competing,memory,timers]
- *   bench --memory-child deferred|queued|uv-queued   (used by bench itself)
+ *   bench --memory-child queued|uv-queued|follower|deferred   (used by bench itself)
  */
 #define _GNU_SOURCE
 #include <crochet.h>
