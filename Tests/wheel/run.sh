@@ -6,10 +6,10 @@
 #      the library it maps is the bundled one, no shim ran, no subprocess
 #      module was even imported;
 #   2. one reactor per process: a C library linked with -lcrochet (NEEDED
-#      libcrochet.so.0.2), loaded with ctypes before `import libcrochet` with
-#      the staged library on LD_LIBRARY_PATH: the package uses that copy (not
-#      its bundled one), a call the C library submits and one Python submits
-#      run on the same thread, and one libcrochet is mapped;
+#      libcrochet.so.0.2), loaded with ctypes before `import libcrochet`, with
+#      a copy of the staged library on LD_LIBRARY_PATH: the package uses that
+#      copy (not its bundled one), a call the C library submits and one Python
+#      submits run on the same thread, and one libcrochet is mapped;
 #   3. the other order: the package first (bundled copy), then the C library:
 #      the dynamic linker binds it to the copy already loaded (its soname), so
 #      again one libcrochet and one reactor thread.
@@ -45,8 +45,13 @@ for tool in pkg-config cc gcc clang swift swiftc ldconfig; do
     chmod +x "$tmp/bin/$tool"
 done
 
+# The "system" libcrochet: a private copy of the staged one (a concurrent
+# `make stage` replaces build/stage's file), with its soname and dev links.
+mkdir -p "$tmp/syslib"
+cp "$(readlink -f "$stage/lib/$soname")" "$tmp/syslib/$soname"
+ln -s "$soname" "$tmp/syslib/libcrochet.so"
 "$cc" -shared -fPIC -O1 -Wall -Wextra -Werror "$here/oneloop.c" -o "$tmp/liboneloop.so" \
-    -I"$stage/include" -L"$stage/lib" -lcrochet
+    -I"$stage/include" -L"$tmp/syslib" -lcrochet
 readelf -d "$tmp/liboneloop.so" | grep -q "NEEDED.*\[$soname\]" \
     || { echo "test-wheel: liboneloop.so does not need $soname" >&2; exit 1; }
 
@@ -64,8 +69,11 @@ def libcrochet_mapped():
     with open("/proc/self/maps") as maps:
         for line in maps:
             fields = line.split(None, 5)
-            if len(fields) == 6 and os.path.basename(fields[5].strip()).startswith("libcrochet.so"):
-                paths.add(os.path.realpath(fields[5].strip()))
+            path = fields[5].strip() if len(fields) == 6 else ""
+            if path.endswith(" (deleted)"):   # replaced on disk since it was mapped
+                path = path[:-len(" (deleted)")]
+            if os.path.basename(path).startswith("libcrochet.so"):
+                paths.add(os.path.realpath(path))
     return sorted(paths)
 
 def python_reactor_thread(libcrochet):
@@ -125,7 +133,7 @@ assert "subprocess" not in sys.modules, "a subprocess module was imported"
 print("the bundled %s, version %s, round trips ok" % (BUNDLED, libcrochet.__version__))
 '
 
-run "C library first, one reactor" LD_LIBRARY_PATH="$stage/lib" ONELOOP="$tmp/liboneloop.so" -- '
+run "C library first, one reactor" LD_LIBRARY_PATH="$tmp/syslib" ONELOOP="$tmp/liboneloop.so" -- '
 from wheelcheck import *
 one = ctypes.CDLL(os.environ["ONELOOP"], mode=ctypes.RTLD_GLOBAL)
 import libcrochet
@@ -133,7 +141,7 @@ libcrochet.setup()
 print("one copy:", same_reactor(libcrochet, one, os.path.join(os.environ["LD_LIBRARY_PATH"], SONAME)))
 '
 
-run "package first, one reactor" LD_LIBRARY_PATH="$stage/lib" ONELOOP="$tmp/liboneloop.so" -- '
+run "package first, one reactor" LD_LIBRARY_PATH="$tmp/syslib" ONELOOP="$tmp/liboneloop.so" -- '
 from wheelcheck import *
 import libcrochet
 libcrochet.setup()
