@@ -444,8 +444,10 @@ const crochet_failure *crochet_original_failure(crochet_result *r);
 
 /* Stores a new reference to r in the process-wide store and returns its id in
  * *id_out: unpredictable (keyed from the OS's secure random source), never 0,
- * never reused in this process. You keep your own reference.
- * Returns CROCHET_OK; CROCHET_EINVAL for a NULL r or id_out; CROCHET_ENOMEM. */
+ * never reused in this process, below 2^63 (it fits a signed 64-bit
+ * column). You keep your own reference.
+ * Returns CROCHET_OK; CROCHET_EINVAL for a NULL r or id_out; CROCHET_EAGAIN
+ * when the store holds crochet_set_stash_limit's max_results; CROCHET_ENOMEM. */
 CROCHET_WARN_UNUSED_RESULT int crochet_stash(crochet_result *r, uint64_t *id_out);
 
 /* Removes the result stashed under id from the store and hands you its
@@ -676,6 +678,89 @@ CROCHET_WARN_UNUSED_RESULT int crochet_defer_to_thread_closure(crochet_deferred 
  * Returns CROCHET_OK; CROCHET_EINVAL for a NULL fn; CROCHET_ESTATE before
  * setup/no_setup; CROCHET_ESTOPPED once stopping has begun; CROCHET_ENOMEM. */
 int crochet_add_shutdown_trigger(void (*fn)(void *ctx), void *ctx, crochet_destroy_fn destroy);
+
+/* ------------------------------------------------------------------------- */
+/* Operability: why a wait timed out, a stalled loop, bounds (since 0.2)       */
+/* ------------------------------------------------------------------------- */
+
+/* Where a call is. */
+typedef enum crochet_call_state {
+    CROCHET_STATE_QUEUED = 0,    /* submitted, not started */
+    CROCHET_STATE_RUNNING = 1,   /* its function is running on the reactor thread (or a worker) */
+    CROCHET_STATE_WAITING = 2,   /* its function returned a deferred that has not fired */
+    CROCHET_STATE_DONE = 3
+} crochet_call_state;
+
+/* The facts of one result. Times come from the system's coarse monotonic
+ * clock (a few milliseconds of resolution), so that keeping them costs the
+ * hot path a few nanoseconds per state change. */
+typedef struct crochet_result_info {
+    size_t size;                 /* set to sizeof(crochet_result_info) by the caller */
+    crochet_call_state state;
+    double queued_seconds;       /* submit -> start (so far, while queued) */
+    double running_seconds;      /* start -> done (so far, while running or waiting) */
+    const char *function;        /* the function's symbol where known, else its address as text; valid while r is */
+} crochet_result_info;
+
+/* Any thread; never blocks. Fills *out with where r's call is (after a
+ * CROCHET_ETIMEDOUT, the reason). function is the C function's symbol
+ * (demangled; link with -rdynamic to name your own functions), the name
+ * given to crochet_submit_closure_named, or the address as text; a result
+ * made by crochet_result_new says "a result following a deferred". Only
+ * what out->size covers is written.
+ * Returns CROCHET_OK; CROCHET_EINVAL for a NULL r or out, or an out->size
+ * smaller than the 0.2 struct. */
+int crochet_result_get_info(crochet_result *r, crochet_result_info *out);
+
+/* crochet_submit_closure with a name for diagnostics (crochet_result_get_info,
+ * stall warnings, wait_for's timeout record): name must live as long as the
+ * process (a string literal, an interned name) and is not copied, so naming
+ * costs nothing per call. NULL: the function's symbol, as unnamed.
+ * Returns as crochet_submit_closure does. */
+CROCHET_WARN_UNUSED_RESULT int crochet_submit_closure_named(crochet_result **out, crochet_closure_fn fn, void *ctx,
+                                                            crochet_destroy_fn destroy, const char *name);
+
+/* Counters for a metrics scraper: cheap enough to call every second. */
+typedef struct crochet_stats {
+    size_t size;                 /* set to sizeof(crochet_stats) by the caller */
+    uint64_t calls_submitted, calls_completed;
+    uint64_t queued;             /* calls not yet started */
+    uint64_t waiting;            /* results following a deferred */
+    uint64_t timers, readers, writers;
+    uint64_t workers, workers_busy, worker_queue;
+    uint64_t stashed;
+    double max_queue_delay_seconds;  /* longest submit -> start since the previous crochet_get_stats call */
+    double max_callback_seconds;     /* longest single callback on the reactor thread, same window */
+} crochet_stats;
+
+/* Any thread. Fills *out (what out->size covers). calls_completed counts
+ * every result completed (with a value, a failure, cancelled or stopped).
+ * The two maxima cover the time since the previous call (coarse clock).
+ * Returns CROCHET_OK; CROCHET_EINVAL for a NULL out or a small size;
+ * CROCHET_ESTATE before setup/no_setup. */
+int crochet_get_stats(crochet_stats *out);
+
+/* Any thread. When one callback on the reactor thread has run longer than
+ * seconds, a thread other than the reactor logs one WARNING naming it, how
+ * long so far and how many calls are queued behind it; a DEBUG record says
+ * when the loop is free again. 0 turns it off; the default is 1 s.
+ * Returns CROCHET_OK; CROCHET_EINVAL for a negative, NaN or infinite value. */
+int crochet_set_stall_warning(double seconds);
+
+/* Any thread. With n > 0, crochet_submit*, crochet_wait_for and
+ * crochet_call_from_thread return CROCHET_EAGAIN while n calls are queued
+ * (submitted, not started): nothing is queued and (for closures and
+ * call_from_thread) destroy runs before they return. 0: unbounded (default).
+ * Returns CROCHET_OK. */
+int crochet_set_max_queued(size_t n);
+
+/* Any thread. With max_results > 0, crochet_stash returns CROCHET_EAGAIN
+ * while the store holds max_results; with max_age_seconds > 0, a result
+ * stashed longer is dropped from the store with a WARNING (its failure, if
+ * unobserved, is logged as usual) and a later retrieve is
+ * CROCHET_ENOTFOUND (checked about once a second). 0: no bound (default).
+ * Returns CROCHET_OK; CROCHET_EINVAL for a negative or NaN age. */
+int crochet_set_stash_limit(size_t max_results, double max_age_seconds);
 
 /* ------------------------------------------------------------------------- */
 /* Logging                                                                    */

@@ -309,3 +309,39 @@ int cl_find_other_copy(char *self, size_t self_size, char *other, size_t other_s
     dl_iterate_phdr(look_for_copy, &search);
     return search.found;
 }
+
+/* ---- diagnostics ----------------------------------------------------------- */
+
+uint32_t cl_coarse_ms(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC_COARSE, &t);
+    return (uint32_t)((uint64_t)t.tv_sec * 1000u + (uint64_t)t.tv_nsec / 1000000u);
+}
+
+char *cl_symbol_name(const void *address) {
+    Dl_info info;
+    memset(&info, 0, sizeof info);
+    char text[512];
+    if (dladdr(address, &info) && info.dli_sname) {
+        char *to_free;
+        const char *name = demangled(info.dli_sname, &to_free);
+        if (info.dli_saddr == address) {
+            snprintf(text, sizeof text, "%s", name);
+        } else {
+            snprintf(text, sizeof text, "%s+0x%lx", name,
+                     (unsigned long)((const char *)address - (const char *)info.dli_saddr));
+        }
+        free(to_free);
+    } else if (info.dli_fname) {
+        snprintf(text, sizeof text, "%p (%s+0x%lx)", address, info.dli_fname,
+                 (unsigned long)((const char *)address - (const char *)info.dli_fbase));
+    } else {
+        snprintf(text, sizeof text, "%p", address);
+    }
+    return strdup(text);
+}
+
+static __thread uint64_t *submit_slot;
+
+uint64_t *cl_tls_submit_slot(void) { return submit_slot; }
+void cl_tls_set_submit_slot(uint64_t *slot) { submit_slot = slot; }

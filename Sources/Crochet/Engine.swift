@@ -52,12 +52,6 @@ package enum Engine {
         return Unmanaged<Reactor>.fromOpaque(UnsafeRawPointer(bitPattern: raw)!).takeUnretainedValue()
     }
 
-    /// The reactor of fork generation `epoch`, if it is this process's.
-    package static func reactor(for epoch: UInt32) -> Reactor? {
-        guard let r = reactor, r.epoch == epoch else { return nil }
-        return r
-    }
-
     private static func install(_ reactor: Reactor) {
         _ = Unmanaged.passRetained(reactor)   // lives for the rest of the process
         currentReactor.store(UInt(bitPattern: Unmanaged.passUnretained(reactor).toOpaque()), ordering: .releasing)
@@ -239,11 +233,15 @@ package enum Engine {
         CallInterface.lock.lock()
         ResultStore.lock.lock()
         AsyncWaiters.lock.lock()
+        Stats.lockForFork()
+        SymbolNames.lockForFork()
         Log.lockForFork()
     }
 
     private static func afterForkInParent() {
         Log.unlockAfterFork()
+        SymbolNames.unlockAfterFork()
+        Stats.unlockAfterFork()
         AsyncWaiters.lock.unlock()
         ResultStore.lock.unlock()
         CallInterface.lock.unlock()
@@ -252,6 +250,8 @@ package enum Engine {
 
     private static func afterForkInChild() {
         Log.resetAfterFork()
+        SymbolNames.reinitializeAfterFork()
+        Stats.reinitializeAfterFork()
         AsyncWaiters.lock.reinitialize()
         ResultStore.lock.reinitialize()
         CallInterface.lock.reinitialize()

@@ -34,6 +34,15 @@ let invokeClosure: ContextCall.Invoker = { function, ctx in
 @c @implementation
 public func crochet_submit_closure(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ fn: crochet_closure_fn?,
                                    _ ctx: UnsafeMutableRawPointer?, _ destroy: crochet_destroy_fn?) -> Int32 {
+    submitClosure(out, fn, ctx, destroy, name: nil)
+}
+
+/// crochet_submit_closure(_named): validates, queues, and releases the
+/// context on any error.
+@inline(__always)
+func submitClosure(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ fn: crochet_closure_fn?,
+                   _ ctx: UnsafeMutableRawPointer?, _ destroy: crochet_destroy_fn?,
+                   name: UnsafePointer<CChar>?) -> Int32 {
     let context = ForeignContext(ctx, destroy: destroy)
     guard let out, let fn else {
         out?.pointee = nil
@@ -42,7 +51,7 @@ public func crochet_submit_closure(_ out: UnsafeMutablePointer<OpaquePointer?>?,
     }
     out.pointee = nil
     let (call, s) = Submission.contextCall(unsafeBitCast(fn, to: UnsafeRawPointer.self), context: context,
-                                           invoker: invokeClosure)
+                                           invoker: invokeClosure, name: name)
     if let call { out.pointee = handle(call, retained: true) }
     return s.rawValue
 }
@@ -63,7 +72,8 @@ public func crochet_wait_for(_ value_out: UnsafeMutablePointer<crochet_value>?,
     let (submitted, s) = submitCall(fn, return_type, args, nargs)
     guard let call = submitted else { return s }
     // The deadline counts from the submission, as crochet's wait_for does.
-    let (status, value, failure) = call.waitFor(deadline: Deadline(seconds: timeout)!, handOver: value_out != nil)
+    let (status, value, failure) = call.waitFor(deadline: Deadline(seconds: timeout)!, handOver: value_out != nil,
+                                                waiter: "crochet_wait_for(\(call.diagnosticSymbol.description), \(timeout) s)")
     if status == Status.ok.rawValue {
         value_out?.pointee = value.c
     } else if let failure_out, let failure {

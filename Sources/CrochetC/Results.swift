@@ -28,9 +28,13 @@ public func crochet_original_failure(_ r: OpaquePointer?) -> OpaquePointer? {
 @c @implementation
 public func crochet_stash(_ r: OpaquePointer?, _ id_out: UnsafeMutablePointer<UInt64>?) -> Int32 {
     guard let r, let id_out else { return EINVAL }
-    guard let id = ResultStore.stash(object(r, as: ResultCore.self)) else { return Status.outOfMemory.rawValue }
-    id_out.pointee = id
-    return Status.ok.rawValue
+    switch ResultStore.stash(object(r, as: ResultCore.self)) {
+    case .success(let id):
+        id_out.pointee = id
+        return Status.ok.rawValue
+    case .failure(.full): return Status.again.rawValue
+    case .failure(.noRandomness): return Status.outOfMemory.rawValue
+    }
 }
 
 @c @implementation

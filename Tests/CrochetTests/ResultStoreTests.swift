@@ -8,7 +8,7 @@ struct ResultStoreTests {
     @Test("stash returns a nonzero id, and retrieve gives back the same result once")
     func retrieveOnce() throws {
         let r = newResult()
-        let id = try #require(ResultStore.stash(r))
+        let id = try ResultStore.stash(r).get()
         #expect(id != 0)
         #expect(ResultStore.retrieve(id) === r)
         #expect(ResultStore.retrieve(id) == nil)
@@ -30,7 +30,7 @@ struct ResultStoreTests {
         do {
             let r = newResult()
             weakResult = r
-            id = try #require(ResultStore.stash(r))
+            id = try ResultStore.stash(r).get()
         }
         #expect(weakResult != nil)
         do { _ = ResultStore.retrieve(id) }
@@ -40,8 +40,8 @@ struct ResultStoreTests {
     @Test("stashing the same result twice gives two ids, each retrievable once")
     func stashTwice() throws {
         let r = newResult()
-        let a = try #require(ResultStore.stash(r))
-        let b = try #require(ResultStore.stash(r))
+        let a = try ResultStore.stash(r).get()
+        let b = try ResultStore.stash(r).get()
         #expect(a != b)
         #expect(ResultStore.retrieve(a) === r)
         #expect(ResultStore.retrieve(b) === r)
@@ -55,7 +55,7 @@ struct ResultStoreTests {
             var mine: [(UInt64, ResultCore)] = []
             for _ in 0..<perThread {
                 let r = newResult()
-                if let id = ResultStore.stash(r) { mine.append((id, r)) }
+                if case .success(let id) = ResultStore.stash(r) { mine.append((id, r)) }
             }
             stashed.withLock { $0 += mine }
         }
@@ -73,7 +73,7 @@ struct ResultStoreTests {
     func unpredictable() throws {
         var ids: [UInt64] = []
         for _ in 0..<1_000 {
-            let id = try #require(ResultStore.stash(newResult()))
+            let id = try ResultStore.stash(newResult()).get()
             ids.append(id)
             _ = ResultStore.retrieve(id)
         }

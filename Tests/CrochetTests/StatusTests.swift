@@ -94,7 +94,7 @@ struct CrochetErrorTests {
         #expect(CrochetError.failed(f).failure === f)
         #expect(CrochetError.cancelled(f).failure === f)
         #expect(CrochetError.stopped(f).failure === f)
-        for error: CrochetError in [.timedOut, .invalidArgument("x"), .wrongState, .onReactorThread,
+        for error: CrochetError in [.timedOut(), .invalidArgument("x"), .wrongState, .onReactorThread,
                                     .notFound, .outOfMemory, .alreadyFired, .notReactorThread] {
             #expect(error.failure == nil, "\(error)")
         }
@@ -109,7 +109,7 @@ struct CrochetErrorTests {
 
     @Test("descriptions start with the C name and say what happened")
     func descriptions() {
-        #expect(CrochetError.timedOut.description == "CROCHET_ETIMEDOUT: no result within the timeout")
+        #expect(CrochetError.timedOut().description == "CROCHET_ETIMEDOUT: no result within the timeout")
         #expect(CrochetError.invalidArgument("negative timeout").description == "CROCHET_EINVAL: negative timeout")
         let f = Failure(code: 42, message: "the answer")
         #expect(CrochetError.failed(f).description == "CROCHET_EFAILED: the answer")

@@ -245,7 +245,7 @@ struct EventualResultTests {
     @Test("a wait without timeout returns once the value exists")
     func noTimeout() throws {
         let (r, box) = try pendingDeferredCall(String.self)
-        let firer = TestThread { try? Crochet.callLater(.milliseconds(5)) { try? box.value?.callback("late") } }
+        let firer = TestThread { _ = try? Crochet.callLater(.milliseconds(5)) { try? box.value?.callback("late") } }
         #expect(try r.wait() == "late")
         #expect(firer.join())
     }

@@ -114,4 +114,20 @@ void cl_monitor_reinit(cl_monitor *m);
  * path into self and the other's into other; returns 1 if there is one. */
 int cl_find_other_copy(char *self, size_t self_size, char *other, size_t other_size);
 
+/* The coarse monotonic clock in milliseconds (wraps after 49 days): a few
+ * nanoseconds to read, a few milliseconds of resolution. For diagnostics. */
+uint32_t cl_coarse_ms(void);
+
+/* The symbol at address, demangled ("fetch_page", "ns::f(int)+0x10"), or
+ * the address with its object ("0x7f... (libfoo.so+0x1234)"). malloc'd. */
+char *cl_symbol_name(const void *address);
+
+/* The calling thread's counter of submitted calls (NULL until set). */
+uint64_t *cl_tls_submit_slot(void);
+void cl_tls_set_submit_slot(uint64_t *slot);
+
+/* Relaxed atomic 64-bit access, for counters written by one thread. */
+static inline uint64_t cl_atomic_load_u64(const uint64_t *p) { return __atomic_load_n(p, __ATOMIC_RELAXED); }
+static inline void cl_atomic_store_u64(uint64_t *p, uint64_t v) { __atomic_store_n(p, v, __ATOMIC_RELAXED); }
+
 #endif

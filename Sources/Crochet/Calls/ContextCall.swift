@@ -13,16 +13,23 @@ package final class ContextCall: ResultCore, @unchecked Sendable {
     private let function: UnsafeRawPointer
     private let context: ForeignContext
     private let invoker: Invoker
+    /// A name for diagnostics that lives for the process (the binding's
+    /// name of its callable), or nil: the function's symbol then.
+    private let name: UnsafePointer<CChar>?
 
-    package init(function: UnsafeRawPointer, context: ForeignContext, invoker: @escaping Invoker, epoch: UInt32) {
+    package init(function: UnsafeRawPointer, context: ForeignContext, invoker: @escaping Invoker,
+                 name: UnsafePointer<CChar>? = nil, epoch: UInt32) {
         self.function = function
         self.context = context
         self.invoker = invoker
+        self.name = name
         super.init(epoch: epoch)
     }
 
+    package override var diagnosticSymbol: CallbackSymbol { name.map { .name($0) } ?? .code(function) }
+
     package override func run(on reactor: Reactor) {
-        let before = state.bitwiseOr(Bit.started, ordering: .sequentiallyConsistent).oldValue
+        let before = beginTurn(on: reactor)
         if before & Bit.cancelRequested != 0 {
             context.release()
             fail(Failure.cancelledBeforeStart)
@@ -43,6 +50,7 @@ package final class ContextCall: ResultCore, @unchecked Sendable {
     }
 
     package override func reject(on reactor: Reactor) {
+        leaveQueue(on: reactor)
         context.release()
         fail(Failure.stopped)
     }

@@ -3,6 +3,8 @@ import CLinux
 /// A C function to call on the reactor thread through libffi, and its result.
 /// Arguments are copied in at submit: up to four inline, more on the heap.
 package final class ForeignCall: ResultCore, @unchecked Sendable {
+    package override var diagnosticSymbol: CallbackSymbol { .code(function) }
+
     static let inlineCapacity = 4
 
     package let function: UnsafeRawPointer
@@ -57,7 +59,7 @@ package final class ForeignCall: ResultCore, @unchecked Sendable {
     }
 
     package override func run(on reactor: Reactor) {
-        let before = state.bitwiseOr(Bit.started, ordering: .sequentiallyConsistent).oldValue
+        let before = beginTurn(on: reactor)
         if before & Bit.cancelRequested != 0 {
             fail(Failure.cancelledBeforeStart)
             return
@@ -86,5 +88,8 @@ package final class ForeignCall: ResultCore, @unchecked Sendable {
         }
     }
 
-    package override func reject(on reactor: Reactor) { fail(Failure.stopped) }
+    package override func reject(on reactor: Reactor) {
+        leaveQueue(on: reactor)
+        fail(Failure.stopped)
+    }
 }

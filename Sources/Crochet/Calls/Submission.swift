@@ -22,8 +22,7 @@ package enum Submission {
             if r.isStopping { return (nil, .stopped) }
             guard let interface = CallInterface.lookup(signature) else { return (nil, .outOfMemory) }
             let call = ForeignCall(function: function, interface: interface, epoch: r.epoch, fill: fill)
-            guard r.enqueue(call) else { return (nil, .stopped) }
-            return (call, .ok)
+            return queue(call, on: r)
         }
     }
 
@@ -31,18 +30,17 @@ package enum Submission {
     /// returning, when the submit fails.
     @inline(__always)
     package static func contextCall(_ function: UnsafeRawPointer, context: ForeignContext,
-                                    invoker: @escaping ContextCall.Invoker) -> (ResultCore?, Status) {
+                                    invoker: @escaping ContextCall.Invoker,
+                                    name: UnsafePointer<CChar>? = nil) -> (ResultCore?, Status) {
         guard let reactor = Engine.unmanagedReactor else {
             context.release()
             return (nil, .wrongState)
         }
         return reactor._withUnsafeGuaranteedRef { r in
-            let call = ContextCall(function: function, context: context, invoker: invoker, epoch: r.epoch)
-            guard !r.isStopping, r.enqueue(call) else {
-                context.release()
-                return (nil, .stopped)
-            }
-            return (call, .ok)
+            let call = ContextCall(function: function, context: context, invoker: invoker, name: name, epoch: r.epoch)
+            let (queued, status) = queue(call, on: r)
+            if queued == nil { context.release() }
+            return (queued, status)
         }
     }
 
@@ -55,8 +53,41 @@ package enum Submission {
             context.release()
             return status
         }
-        guard r.enqueue(ForeignCallbackItem(function, context: context)) else {
-            context.release()
+        let queued = queue(ForeignCallbackItem(function, context: context), on: r)
+        if queued != .ok { context.release() }
+        return queued
+    }
+
+    /// Queues a call: counted in the stats, and against the queued-calls
+    /// bound when one is set (`.again` at the bound, `.stopped` once the
+    /// reactor stops).
+    @inline(__always)
+    package static func queue(_ call: ResultCore, on r: Reactor) -> (ResultCore?, Status) {
+        if r.isStopping { return (nil, .stopped) }
+        let admission = Bounds.admit()
+        switch admission {
+        case .refused: return (nil, .again)
+        case .counted: call.markCounted()
+        case .unbounded: break
+        }
+        guard r.enqueue(call) else {
+            if admission == .counted { Bounds.release() }
+            return (nil, .stopped)
+        }
+        Stats.countSubmit()
+        return (call, .ok)
+    }
+
+    /// Queues a callback with no result (call_from_thread): bounded like a call.
+    package static func queue(_ item: InboxItem & BoundedItem, on r: Reactor) -> Status {
+        let admission = Bounds.admit()
+        switch admission {
+        case .refused: return .again
+        case .counted: item.counted = true
+        case .unbounded: break
+        }
+        guard r.enqueue(item) else {
+            if admission == .counted { Bounds.release() }
             return .stopped
         }
         return .ok

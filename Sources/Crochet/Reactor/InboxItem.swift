@@ -19,4 +19,7 @@ package class InboxItem: @unchecked Sendable {
 
     /// Runs instead of `run` when the reactor stopped before the item's turn.
     package func reject(on reactor: Reactor) {}
+
+    /// What the item runs, for diagnostics (the stall watchdog, result facts).
+    package var diagnosticSymbol: CallbackSymbol { CallbackSymbol(kind: .engine, bits: 0) }
 }

@@ -40,6 +40,13 @@ package final class Reactor: @unchecked Sendable {
     package let raiseSlotReference: Unmanaged<RaiseSlot>
     package private(set) lazy var workers = WorkerPool(reactor: self)
     private var workersStarted = false
+    /// `workersStarted`, for other threads (stats).
+    package let workersStartedFlag = Atomic<Bool>(false)
+    /// What the loop publishes for the watchdog and stats.
+    package let loopStatus = LoopStatus()
+    /// The longest queue delay and callback since the last stats snapshot.
+    package let maxQueueDelayMs = Atomic<UInt32>(0)
+    package let maxCallbackMs = Atomic<UInt32>(0)
     private var batch = Inbox.Batch()
     /// While a batch runs, the index of the running item: the items below it
     /// have not run yet (an `exit()` inside the running one must reject them).
@@ -179,6 +186,7 @@ package final class Reactor: @unchecked Sendable {
     /// Runs the loop on the calling thread until stopped, then completes
     /// everything pending with `ESTOPPED`.
     package func runLoop() {
+        Watchdog.start(watching: self)
         cl_tls_set_reactor(Unmanaged.passUnretained(self).toOpaque())
         defer { cl_tls_set_reactor(nil) }
         while true {
@@ -221,6 +229,7 @@ package final class Reactor: @unchecked Sendable {
     private func runBatch(_ count: Int) {
         let items = batch.items
         var i = count - 1
+        var now = count > 0 ? cl_coarse_ms() : 0
         while i >= 0 {
             if i >= 4 { cl_prefetch(items[i - 4]) }
             let halted = cl_atomic_load_u32(halt)
@@ -230,7 +239,7 @@ package final class Reactor: @unchecked Sendable {
             if halted != 0 {
                 item.reject(on: self)
             } else {
-                item.run(on: self)
+                now = timedCallback(item.diagnosticSymbol, now: now) { item.run(on: self) }
             }
             i -= 1
         }
@@ -253,8 +262,9 @@ package final class Reactor: @unchecked Sendable {
         let now = cl_now_ns()
         var ran = false
         // A timer still pending at stop never runs, even one due in this turn.
+        var started = cl_coarse_ms()
         while cl_atomic_load_u32(halt) == 0, let call = timers.popDue(now: now) {
-            call.fire()
+            started = timedCallback(CallbackSymbol(kind: .timer, bits: 0), now: started) { call.fire() }
             ran = true
         }
         return ran
@@ -305,11 +315,11 @@ package final class Reactor: @unchecked Sendable {
                 continue
             }
             if flags & readMask != 0, let reader = watchers.reader(fd: fd, registration: registration) {
-                reader(fd)
+                _ = timedCallback(CallbackSymbol(kind: .reader, bits: UInt64(fd)), now: cl_coarse_ms()) { reader(fd) }
                 dispatched = true
             }
             if flags & writeMask != 0, let writer = watchers.writer(fd: fd, registration: registration) {
-                writer(fd)
+                _ = timedCallback(CallbackSymbol(kind: .writer, bits: UInt64(fd)), now: cl_coarse_ms()) { writer(fd) }
                 dispatched = true
             }
         }
@@ -320,7 +330,11 @@ package final class Reactor: @unchecked Sendable {
 
     /// Runs `job` on the worker pool; false once stopping.
     package func runOnWorker(_ job: ThreadJob) -> Bool {
-        workersStarted = true
+        if !workersStarted {
+            workersStarted = true
+            _ = workers   // made here, on the reactor thread, before others may look
+            workersStartedFlag.store(true, ordering: .releasing)
+        }
         return workers.submit(job)
     }
 
@@ -368,6 +382,7 @@ package final class Reactor: @unchecked Sendable {
         timers.removeAll()
         watchers.removeAll()
         if workersStarted { workers.stop(joinTimeout: workerJoinTimeout) }
+        publishCounts()
         finished.store(true, ordering: .releasing)
     }
 }

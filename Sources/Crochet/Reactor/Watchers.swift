@@ -25,6 +25,14 @@ package struct Watchers {
     package init(epollFD: Int32) { self.epollFD = epollFD }
 
     package var count: Int { table.count }
+    /// How many fds have a reader, and a writer.
+    package private(set) var readerCount = 0
+    package private(set) var writerCount = 0
+
+    private mutating func recount(_ old: Entry?, _ new: Entry?) {
+        readerCount += (new?.reader != nil ? 1 : 0) - (old?.reader != nil ? 1 : 0)
+        writerCount += (new?.writer != nil ? 1 : 0) - (old?.writer != nil ? 1 : 0)
+    }
 
     package static func packed(fd: Int32, registration: UInt32) -> UInt64 {
         UInt64(registration) << 32 | UInt64(UInt32(bitPattern: fd))
@@ -56,6 +64,7 @@ package struct Watchers {
         if rc != 0 {
             return errno == ENOMEM || errno == ENOSPC ? .outOfMemory : .invalidArgument
         }
+        recount(table[fd], entry)
         table[fd] = entry
         return .ok
     }
@@ -64,10 +73,12 @@ package struct Watchers {
     package mutating func remove(fd: Int32, mode: Mode) -> Status {
         guard fd >= 0 else { return .invalidArgument }
         guard var entry = table[fd] else { return .ok }
+        let old = entry
         switch mode {
         case .read: entry.reader = nil
         case .write: entry.writer = nil
         }
+        recount(old, entry)
         if entry.reader == nil && entry.writer == nil {
             table[fd] = nil
             _ = cl_epoll_ctl(epollFD, EPOLL_CTL_DEL, fd, 0, 0)   // EBADF if already closed: fine
@@ -96,6 +107,8 @@ package struct Watchers {
         for fd in table.keys { _ = cl_epoll_ctl(epollFD, EPOLL_CTL_DEL, fd, 0, 0) }
         let dropped = table
         table.removeAll()
+        readerCount = 0
+        writerCount = 0
         _ = dropped   // released here, after the table is consistent again
     }
 }

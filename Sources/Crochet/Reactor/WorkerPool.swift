@@ -98,6 +98,13 @@ package final class WorkerPool: @unchecked Sendable {
 
     private var queued: Int { queue.count - head }
 
+    /// Any thread: workers, those running a job, and jobs waiting (stats).
+    package var counts: (workers: UInt64, busy: UInt64, queued: UInt64) {
+        cl_monitor_lock(monitor)
+        defer { cl_monitor_unlock(monitor) }
+        return (UInt64(threads.count), UInt64(max(0, threads.count - idle)), UInt64(queued))
+    }
+
     /// Queues a job. Returns false after stop, or if no thread could start.
     package func submit(_ job: ThreadJob) -> Bool {
         cl_monitor_lock(monitor)

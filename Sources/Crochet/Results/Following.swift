@@ -25,6 +25,7 @@ extension ResultCore {
             return
         }
         awaitedDeferred = deferred
+        _ = state.bitwiseOr(Bit.following, ordering: .releasing)
         reactor.registry.insert(self)
         deferred.addCallback(.result(self))
         if cancelWasRequested { deferred.cancel() }

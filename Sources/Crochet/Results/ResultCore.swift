@@ -9,6 +9,9 @@ import Synchronization
 /// Calls (`ForeignCall`, `ClosureCall`) are results themselves, so a call costs
 /// one allocation. A result created for a deferred is not a call.
 package class ResultCore: InboxItem, @unchecked Sendable {
+    /// A result made for a deferred (overridden by calls).
+    package override var diagnosticSymbol: CallbackSymbol { CallbackSymbol(kind: .deferred, bits: 0) }
+
     /// Bits of `state`.
     package enum Bit {
         package static let done: UInt32 = 1 << 0           // outcome published
@@ -18,15 +21,25 @@ package class ResultCore: InboxItem, @unchecked Sendable {
         package static let started: UInt32 = 1 << 4        // the reactor took the call
         package static let observed: UInt32 = 1 << 5       // a failure was looked at
         package static let completing: UInt32 = 1 << 6     // a completer claimed the outcome
+        package static let following: UInt32 = 1 << 7     // its function returned a deferred it waits on
+        package static let counted: UInt32 = 1 << 8        // counted against the queued-calls bound
     }
 
-    // Field order is layout: 4+4+9(+3)+4 bytes pack into 24.
+    // Field order is layout: 4+4+9+1+2+4 bytes pack into 24 (no bigger than
+    // before the time stamps came: a call record stays in its malloc size).
     package final let state = Atomic<UInt32>(0)
-    /// The outcome, written once by the completer before `done` is published.
-    @exclusivity(unchecked) package final var status: Int32 = 0
+    /// Two words of coarse time stamps (`cl_coarse_ms`) for three instants.
+    /// Queued: `timeA` is the submit time. Running or waiting: `timeA` is how
+    /// long it was queued, `timeB` the start time. Done: `timeB` is how long
+    /// it ran (and waited). See `facts()`.
+    package final let timeA = Atomic<UInt32>(0)
     @exclusivity(unchecked) package final var value: Value = .void
-    /// The fork generation the result belongs to (`Engine.epoch`).
-    package final let epoch: UInt32
+    /// The outcome's status, written once by the completer before `done` is
+    /// published (every status fits a byte).
+    @exclusivity(unchecked) private final var statusByte: Int8 = 0
+    /// The fork generation the result belongs to (`Engine.epoch`, low bits).
+    private final let epochBits: UInt16
+    package final let timeB = Atomic<UInt32>(0)
     /// The failure, or the `OwnedValue` keeping a value's target alive.
     @exclusivity(unchecked) package final var outcome: AnyObject?
 
@@ -36,13 +49,53 @@ package class ResultCore: InboxItem, @unchecked Sendable {
     @exclusivity(unchecked) package final var registryPrevious: UnsafeMutableRawPointer?
 
     package init(epoch: UInt32) {
-        self.epoch = epoch
+        epochBits = UInt16(truncatingIfNeeded: epoch)
         super.init()
+        timeA.store(cl_coarse_ms(), ordering: .relaxed)
+    }
+
+    /// The outcome's status (valid once done).
+    package final var status: Int32 {
+        get { Int32(statusByte) }
+        set { statusByte = Int8(truncatingIfNeeded: newValue) }
+    }
+
+    /// Whether this result belongs to a reactor of an earlier fork generation.
+    @inline(__always) package final var isInherited: Bool {
+        epochBits != UInt16(truncatingIfNeeded: Engine.epoch.load(ordering: .relaxed))
+    }
+
+    /// Reactor thread, the start of a call's turn: stamps it, counts the call
+    /// out of the queue (and out of the queued-calls bound), and sets
+    /// `started`. Returns the state before.
+    @inline(__always) package final func beginTurn(on reactor: Reactor) -> UInt32 {
+        stampStart(reactor.turnStartMs)
+        reactor.noteCallDequeued(queuedMs: timeA.load(ordering: .relaxed))
+        let before = state.bitwiseOr(Bit.started, ordering: .sequentiallyConsistent).oldValue
+        if before & Bit.counted != 0 { Bounds.release() }
+        return before
+    }
+
+    /// Reactor thread: a call rejected at stop leaves the queue.
+    package final func leaveQueue(on reactor: Reactor) {
+        reactor.noteCallDequeued(queuedMs: nil)
+        if state.load(ordering: .relaxed) & Bit.counted != 0 { Bounds.release() }
+    }
+
+    /// Counts the call against the queued-calls bound (before it is queued).
+    package final func markCounted() { state.store(Bit.counted, ordering: .relaxed) }
+
+    /// Stamps the start (reactor thread, before the `started` bit is set):
+    /// `timeA` becomes the time queued, `timeB` the start time.
+    @inline(__always) package final func stampStart(_ now: UInt32) {
+        timeA.store(now &- timeA.load(ordering: .relaxed), ordering: .relaxed)
+        timeB.store(now, ordering: .relaxed)
     }
 
     /// A result that completes when `deferred` fires (reactor thread).
     package convenience init(following deferred: DeferredCore, on reactor: Reactor) {
         self.init(epoch: reactor.epoch)
+        stampStart(timeA.load(ordering: .relaxed))
         _ = state.bitwiseOr(Bit.started, ordering: .relaxed)
         follow(deferred, on: reactor)
     }
@@ -74,7 +127,16 @@ package class ResultCore: InboxItem, @unchecked Sendable {
     /// outcome first (`claimed: true`).
     @discardableResult
     package final func complete(status: Int32, value: Value, outcome: AnyObject?, claimed: Bool = false) -> Bool {
-        if !claimed && state.load(ordering: .relaxed) & (Bit.completing | Bit.done) != 0 { return false }
+        let before = state.load(ordering: .relaxed)
+        if !claimed && before & (Bit.completing | Bit.done) != 0 { return false }
+        // Time stamps: how long it ran (or, never started, how long it was queued).
+        let now = cl_coarse_ms()
+        if before & Bit.started != 0 {
+            timeB.store(now &- timeB.load(ordering: .relaxed), ordering: .relaxed)
+        } else {
+            timeA.store(now &- timeA.load(ordering: .relaxed), ordering: .relaxed)
+        }
+        Stats.completed.add(1, ordering: .relaxed)
         self.status = status
         self.value = value
         self.outcome = outcome
@@ -120,7 +182,7 @@ package class ResultCore: InboxItem, @unchecked Sendable {
     /// In a forked child, results of the parent's reactor never complete by
     /// themselves: they complete as stopped when someone looks at them.
     package final func completeIfInherited() {
-        if epoch != Engine.epoch.load(ordering: .relaxed) {
+        if isInherited {
             let before = state.bitwiseOr(Bit.completing, ordering: .acquiring).oldValue
             if before & (Bit.completing | Bit.done) != 0 { return }
             complete(status: Status.stopped.rawValue, value: .void, outcome: Failure.forked, claimed: true)
@@ -188,10 +250,13 @@ package class ResultCore: InboxItem, @unchecked Sendable {
     /// timeout cancels the call before returning. A pointer value the result
     /// owns is handed to the caller when `handOver` (the library never
     /// destroys it then). The failure, if the outcome is one, comes back too.
-    package final func waitFor(deadline: Deadline, handOver: Bool) -> (Int32, Value, Failure?) {
+    /// A timeout logs one WARNING saying where the call was (`waiter` names
+    /// the wait).
+    package final func waitFor(deadline: Deadline, handOver: Bool, waiter: @autoclosure () -> String) -> (Int32, Value, Failure?) {
         var value = Value.void
         let status = wait(deadline: deadline, value: &value)
         if status == Status.timedOut.rawValue {
+            Log.emit(.warning, timeoutDiagnosis(waitedFor: waiter()))   // before cancelling: where it was
             requestCancel()
             return (status, .void, nil)
         }
@@ -211,7 +276,7 @@ package class ResultCore: InboxItem, @unchecked Sendable {
         if before & (Bit.cancelRequested | Bit.done | Bit.completing) != 0 { return }
         if before & Bit.started == 0 { return }   // the reactor sees the bit when it starts it
         completeIfInherited()
-        guard let reactor = Engine.reactor(for: epoch) else { return }
+        guard !isInherited, let reactor = Engine.reactor else { return }
         if reactor.isCurrentThread {
             cancelFollowedDeferred()
         } else {

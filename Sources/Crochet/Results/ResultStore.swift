@@ -8,7 +8,11 @@ import CLinux
 /// restricted to that range by cycle walking, which keeps it one-to-one.
 package enum ResultStore {
     package static let lock = ForkSafeLock()
-    nonisolated(unsafe) private static var table: [UInt64: ResultCore] = [:]
+    /// Stashed results and when they were stashed (coarse ms).
+    nonisolated(unsafe) private static var table: [UInt64: (result: ResultCore, stashedMs: UInt32)] = [:]
+    /// The bounds (`crochet_set_stash_limit`); 0: none.
+    nonisolated(unsafe) private static var maxResults = 0
+    nonisolated(unsafe) private static var maxAgeMs: UInt32 = 0
     nonisolated(unsafe) private static var counter: UInt64 = 0
     nonisolated(unsafe) private static var keys: [UInt64] = []
 
@@ -30,17 +34,53 @@ package enum ResultStore {
         return UInt64(left) << 32 | UInt64(right)
     }
 
-    /// Stores a reference to `result`; returns its id, or nil if the OS gave
-    /// no randomness for the key.
-    package static func stash(_ result: ResultCore) -> UInt64? {
-        lock.withLock {
-            guard makeKeys() else { return nil }
+    /// Stores a reference to `result`; returns its id, `.again` at the size
+    /// bound, or `.outOfMemory` if the OS gave no randomness for the key.
+    package static func stash(_ result: ResultCore) -> Result<UInt64, StashRefusal> {
+        lock.withLock { () -> Result<UInt64, StashRefusal> in
+            if maxResults > 0 && table.count >= maxResults { return .failure(.full) }
+            guard makeKeys() else { return .failure(.noRandomness) }
             counter += 1   // stays below 2^63: the walk's domain
             var id = permute(counter)
             while id == 0 || id >= 1 << 63 { id = permute(id) }
-            table[id] = result
-            return id
+            table[id] = (result, cl_coarse_ms())
+            return .success(id)
         }
+    }
+
+    /// Why a stash was refused.
+    package enum StashRefusal: Error { case full, noRandomness }
+
+    /// Sets the bounds: at most `results` stashed (0: any number), each for
+    /// at most `ageMs` (0: forever).
+    package static func setLimit(results: Int, ageMs: UInt32) {
+        lock.withLock {
+            maxResults = results
+            maxAgeMs = ageMs
+        }
+    }
+
+    /// How many results are stashed.
+    package static var count: Int { lock.withLock { table.count } }
+
+    /// Drops results stashed longer than the age bound, with a WARNING each
+    /// (their unobserved failures are then logged as usual). The watchdog
+    /// calls it about once a second.
+    package static func expire(now: UInt32) {
+        let expired: [(UInt64, ResultCore, UInt32)] = lock.withLock {
+            guard maxAgeMs > 0 else { return [] }
+            var out: [(UInt64, ResultCore, UInt32)] = []
+            for (id, entry) in table where now &- entry.stashedMs > maxAgeMs {
+                out.append((id, entry.result, now &- entry.stashedMs))
+            }
+            for (id, _, _) in out { table[id] = nil }
+            return out
+        }
+        for (id, _, age) in expired {
+            Log.emit(.warning, "stashed result \(id) was not retrieved within the stash's age bound: dropped after "
+                     + CallFacts.seconds(Double(age) / 1000) + " (crochet_set_stash_limit)")
+        }
+        // The references go here, outside the lock: a failure nobody saw logs.
     }
 
     /// Keys the permutation from the OS's secure random source, once (lock
@@ -63,12 +103,12 @@ package enum ResultStore {
 
     /// Removes and returns the result stashed under `id`.
     package static func retrieve(_ id: UInt64) -> ResultCore? {
-        lock.withLock { table.removeValue(forKey: id) }
+        lock.withLock { table.removeValue(forKey: id)?.result }
     }
 
     /// At exit: logs the failures of results still stashed.
     package static func logStashedFailures() {
-        let results = lock.withLock { Array(table.values) }
+        let results = lock.withLock { table.values.map(\.result) }
         for result in results where result.isDone {
             if let failure = result.outcome as? Failure {
                 Log.emit(.error, "Unhandled error in stashed EventualResult at exit: \(failure.description)\nTraceback:\n\(failure.traceback)")

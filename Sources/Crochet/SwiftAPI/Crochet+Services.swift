@@ -62,7 +62,7 @@ extension Crochet {
     /// Throws `.timedOut`, or `.onReactorThread` on the reactor thread.
     public static func flushLog(timeout: Duration) throws(CrochetError) {
         if Engine.inReactorThread || Log.onLoggingThread { throw CrochetError.onReactorThread }
-        if !Log.flush(deadline: try timeout.deadline()) { throw CrochetError.timedOut }
+        if !Log.flush(deadline: try timeout.deadline()) { throw CrochetError.timedOut() }
     }
 
     @ReactorActor

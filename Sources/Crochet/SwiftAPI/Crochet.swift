@@ -41,13 +41,15 @@ public enum Crochet {
     // MARK: Running code on the reactor
 
     /// Runs `body` on the reactor thread (crochet's `run_in_reactor`); its
-    /// value or thrown error becomes the result's.
+    /// value or thrown error becomes the result's. `name` names the call in
+    /// diagnostics (``EventualResult/info``, stall warnings); by default the
+    /// calling function.
     @discardableResult
     public static func runInReactor<T: Sendable>(
-        _ body: @escaping @ReactorActor () throws -> T
+        name: StaticString = #function, _ body: @escaping @ReactorActor () throws -> T
     ) throws(CrochetError) -> EventualResult<T> {
         let run = nonisolatedBody(body)
-        return try submit { call, _ in
+        return try submit(name: name) { call, _ in
             do {
                 call.succeed(.pointer(nil), owner: OwnedValue(swiftValue: try run()))
             } catch {
@@ -60,10 +62,10 @@ public enum Crochet {
     /// returns.
     @discardableResult
     public static func runInReactor<T: Sendable>(
-        _ body: @escaping @ReactorActor () throws -> Deferred<T>
+        name: StaticString = #function, _ body: @escaping @ReactorActor () throws -> Deferred<T>
     ) throws(CrochetError) -> EventualResult<T> {
         let run = nonisolatedBody(body)
-        return try submit { call, reactor in
+        return try submit(name: name) { call, reactor in
             do {
                 call.follow(try run().core, on: reactor)
             } catch {
@@ -76,18 +78,18 @@ public enum Crochet {
     /// value (crochet's `wait_for`); on timeout the call is cancelled and
     /// `.timedOut` thrown. `.onReactorThread` on the reactor thread.
     public static func waitFor<T: Sendable>(
-        timeout: Duration, _ body: @escaping @ReactorActor () throws -> T
+        timeout: Duration, name: StaticString = #function, _ body: @escaping @ReactorActor () throws -> T
     ) throws(CrochetError) -> T {
         if Engine.inReactorThread { throw CrochetError.onReactorThread }
-        return try waitCancelling(try runInReactor(body), timeout: timeout)
+        return try waitCancelling(try runInReactor(name: name, body), timeout: timeout)
     }
 
     /// `Crochet.waitFor` for a body that returns a deferred.
     public static func waitFor<T: Sendable>(
-        timeout: Duration, _ body: @escaping @ReactorActor () throws -> Deferred<T>
+        timeout: Duration, name: StaticString = #function, _ body: @escaping @ReactorActor () throws -> Deferred<T>
     ) throws(CrochetError) -> T {
         if Engine.inReactorThread { throw CrochetError.onReactorThread }
-        return try waitCancelling(try runInReactor(body), timeout: timeout)
+        return try waitCancelling(try runInReactor(name: name, body), timeout: timeout)
     }
 
     /// Runs `body` on the reactor thread soon (Twisted's `callFromThread`).
@@ -95,7 +97,7 @@ public enum Crochet {
         let (r, status) = Submission.reactor()
         guard let r else { throw CrochetError(status: status) }
         let run = nonisolatedBody(body)
-        guard r.enqueue(CallbackItem(run)) else { throw CrochetError(status: .stopped) }
+        try CrochetError.check(Submission.queue(CallbackItem(run), on: r))
     }
 
     /// Runs `body` on the reactor thread after `delay` (Twisted's `callLater`).
@@ -120,20 +122,29 @@ public enum Crochet {
 
     // MARK: Helpers
 
-    private static func submit<T>(_ body: @escaping (ClosureCall, Reactor) -> Void) throws(CrochetError) -> EventualResult<T> {
+    private static func submit<T>(name: StaticString,
+                                  _ body: @escaping (ClosureCall, Reactor) -> Void) throws(CrochetError) -> EventualResult<T> {
+        let name = name.hasPointerRepresentation
+            ? UnsafeRawPointer(name.utf8Start).assumingMemoryBound(to: CChar.self) : nil
         let (r, status) = Submission.reactor()
         guard let r else { throw CrochetError(status: status) }
-        let call = ClosureCall(epoch: r.epoch, body: body)
-        guard r.enqueue(call) else { throw CrochetError(status: .stopped) }
+        let call = ClosureCall(epoch: r.epoch, name: name, body: body)
+        let (queued, refusal) = Submission.queue(call, on: r)
+        guard queued != nil else { throw CrochetError(status: refusal) }
         return EventualResult(call)
     }
 
+    /// `waitFor`'s wait: on timeout, logs one WARNING with where the call
+    /// was, cancels it, and throws `.timedOut` with that diagnosis.
     private static func waitCancelling<T>(_ result: EventualResult<T>, timeout: Duration) throws(CrochetError) -> T {
         do {
             return try result.wait(timeout: timeout)
         } catch .timedOut {
+            let diagnosis = result.core.timeoutDiagnosis(
+                waitedFor: "Crochet.waitFor(timeout: \(CallFacts.seconds(Double(timeout.nanoseconds) / 1e9)))")
+            Log.emit(.warning, diagnosis)
             result.cancel()
-            throw CrochetError.timedOut
+            throw CrochetError.timedOut(diagnosis: diagnosis)
         }
     }
 }

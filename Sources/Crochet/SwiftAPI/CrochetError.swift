@@ -1,7 +1,10 @@
 /// The errors of the Swift API, one per C status (`Status`).
 public enum CrochetError: Error, CustomStringConvertible, Sendable {
     /// No result within the timeout (crochet's `TimeoutError`).
-    case timedOut
+    /// No result within the timeout (crochet's `TimeoutError`), with where
+    /// the call was when the wait gave up ("`fetchPage()` has been running
+    /// for 2.00 s on the reactor thread (queued 3 ms)"), when known.
+    case timedOut(diagnosis: String? = nil)
     /// The reactor stopped; no result will ever come (`ReactorStopped`).
     case stopped(Failure)
     /// The call failed: a Swift error thrown, or a C `crochet_raise`.
@@ -54,13 +57,14 @@ public enum CrochetError: Error, CustomStringConvertible, Sendable {
     /// The status name and what went wrong.
     public var description: String {
         if let failure { return "\(status.name): \(failure.message)" }
+        if case .timedOut(let diagnosis?) = self { return "\(status.name): \(diagnosis)" }
         if case .invalidArgument(let why) = self { return "\(status.name): \(why)" }
         return "\(status.name): \(status.message)"
     }
 
     package init(status: Status, failure: Failure? = nil) {
         switch status {
-        case .timedOut: self = .timedOut
+        case .timedOut: self = .timedOut()
         case .stopped: self = .stopped(failure ?? Failure.stopped)
         case .failed: self = .failed(failure ?? Failure(code: status.rawValue, message: "failed"))
         case .cancelled: self = .cancelled(failure ?? Failure.cancelledBeforeStart)

@@ -39,6 +39,7 @@ public final class EventualResult<T: Sendable>: Sendable {
     }
 
     private func extract(_ status: Int32) throws(CrochetError) -> T {
+        if status == Status.timedOut.rawValue { throw CrochetError.timedOut(diagnosis: core.facts().diagnosis) }
         guard status == Status.ok.rawValue else {
             let s = Status(rawValue: status) ?? .failed
             throw CrochetError(status: s, failure: core.outcome as? Failure)
@@ -55,12 +56,19 @@ public final class EventualResult<T: Sendable>: Sendable {
     /// The failure, if the result exists and is one (`original_failure()`).
     public var originalFailure: Failure? { core.observedFailure() }
 
+    /// Where the call is now: queued, running, waiting on a deferred or
+    /// done, for how long, and what it runs (`crochet_result_get_info`).
+    public var info: CallInfo { CallInfo(core.facts()) }
+
     /// Whether the result exists.
     public var isDone: Bool { core.isDone }
 
     /// Stores the result in the process-wide store; returns its id.
     public func stash() throws(CrochetError) -> UInt64 {
-        guard let id = ResultStore.stash(core) else { throw CrochetError.outOfMemory }
-        return id
+        switch ResultStore.stash(core) {
+        case .success(let id): return id
+        case .failure(.full): throw CrochetError.again
+        case .failure(.noRandomness): throw CrochetError.outOfMemory
+        }
     }
 }

@@ -40,6 +40,7 @@ public final class ReactorExecutor: SerialExecutor, @unchecked Sendable {
 /// A Swift task job, run on the reactor thread. Jobs still queued when the
 /// reactor stops run during the stop, still on the reactor thread.
 package final class JobItem: InboxItem, @unchecked Sendable {
+    package override var diagnosticSymbol: CallbackSymbol { CallbackSymbol(kind: .task, bits: 0) }
     private let job: UnownedJob
 
     package init(_ job: UnownedJob) {

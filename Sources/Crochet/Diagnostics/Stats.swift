@@ -1,0 +1,74 @@
+import CLinux
+import Synchronization
+
+/// The engine's counters for `crochet_get_stats`: cheap to keep (each is
+/// written by one thread, or rarely), cheap to read every second.
+package enum Stats {
+    /// Results completed, by any path.
+    package static let completed = Atomic<UInt64>(0)
+    /// Per-thread counters of submitted calls: each thread increments its own
+    /// (no cache line shared between submitters); a snapshot sums them.
+    private static let slotsLock = ForkSafeLock()
+    nonisolated(unsafe) private static var slots: [UnsafeMutablePointer<UInt64>] = []
+
+    /// Counts one submitted call on the calling thread.
+    @inline(__always) package static func countSubmit() {
+        if let slot = cl_tls_submit_slot() {
+            cl_atomic_store_u64(slot, slot.pointee &+ 1)
+        } else {
+            let slot = UnsafeMutablePointer<UInt64>.allocate(capacity: 1)
+            slot.initialize(to: 1)   // kept for the process: a thread's count outlives it
+            slotsLock.withLock { slots.append(slot) }
+            cl_tls_set_submit_slot(slot)
+        }
+    }
+
+    /// Calls submitted so far, all threads.
+    package static var submitted: UInt64 {
+        slotsLock.withLock { slots.reduce(0) { $0 &+ cl_atomic_load_u64($1) } }
+    }
+
+    package static func lockForFork() { slotsLock.lock() }
+    package static func unlockAfterFork() { slotsLock.unlock() }
+    package static func reinitializeAfterFork() { slotsLock.reinitialize() }
+
+    /// One snapshot, the fields of `crochet_stats`.
+    package struct Snapshot: Sendable {
+        package var callsSubmitted: UInt64 = 0
+        package var callsCompleted: UInt64 = 0
+        package var queued: UInt64 = 0
+        package var waiting: UInt64 = 0
+        package var timers: UInt64 = 0
+        package var readers: UInt64 = 0
+        package var writers: UInt64 = 0
+        package var workers: UInt64 = 0
+        package var workersBusy: UInt64 = 0
+        package var workerQueue: UInt64 = 0
+        package var stashed: UInt64 = 0
+        package var maxQueueDelaySeconds: Double = 0
+        package var maxCallbackSeconds: Double = 0
+    }
+
+    /// The counters now; the two maxima cover the time since the previous
+    /// snapshot (and restart).
+    package static func snapshot(of reactor: Reactor) -> Snapshot {
+        var s = Snapshot()
+        s.callsSubmitted = submitted
+        s.callsCompleted = completed.load(ordering: .relaxed)
+        s.queued = reactor.queuedCalls(submitted: s.callsSubmitted)
+        let loop = reactor.loopCounts
+        s.waiting = loop.waiting
+        s.timers = loop.timers
+        s.readers = loop.readers
+        s.writers = loop.writers
+        let pool = reactor.workerCounts
+        s.workers = pool.workers
+        s.workersBusy = pool.busy
+        s.workerQueue = pool.queued
+        s.stashed = UInt64(ResultStore.count)
+        let (queueDelay, callback) = reactor.takeMaxima()
+        s.maxQueueDelaySeconds = Double(queueDelay) / 1000
+        s.maxCallbackSeconds = Double(callback) / 1000
+        return s
+    }
+}
