@@ -3,7 +3,6 @@ the engine's libffi (crochet_submit): how ctypes types map to crochet_types,
 arguments in and results out."""
 
 import ctypes
-import inspect
 import numbers
 import operator
 
@@ -231,6 +230,7 @@ class NativeFunction:
         return result
 
     def python_signature(self):
+        import inspect   # here, not at import: importing it takes several ms
         params = [inspect.Parameter("arg%d" % (i + 1), inspect.Parameter.POSITIONAL_ONLY,
                                     annotation=k.ctype)
                   for i, k in enumerate(self.signature.params)]
