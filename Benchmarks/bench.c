@@ -583,7 +583,9 @@ static int memory_child(const char *kind) {
         } else if (strcmp(kind, "deferred") == 0) {
             /* Each call returns an unfired deferred, which its result then
              * follows; a barrier every 1,000 keeps the calls in flight few,
-             * so what remains is result + deferred + its callback entry. */
+             * so what remains is what a pending result costs when a
+             * submitted call returned the deferred (anything the finished
+             * call leaves behind included). */
             barrier();
             rss0 = rss_bytes(); heap0 = heap_bytes();
             for (int i = 0; i < n; i++) {
