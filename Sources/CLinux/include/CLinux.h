@@ -130,4 +130,8 @@ void cl_tls_set_submit_slot(uint64_t *slot);
 static inline uint64_t cl_atomic_load_u64(const uint64_t *p) { return __atomic_load_n(p, __ATOMIC_RELAXED); }
 static inline void cl_atomic_store_u64(uint64_t *p, uint64_t v) { __atomic_store_n(p, v, __ATOMIC_RELAXED); }
 
+/* Whether this thread's last submit had to wake a sleeping reactor. */
+int cl_tls_woke_reactor(void);
+void cl_tls_set_woke_reactor(int woke);
+
 #endif

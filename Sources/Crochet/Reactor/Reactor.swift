@@ -48,6 +48,8 @@ package final class Reactor: @unchecked Sendable {
     package let maxQueueDelayMs = Atomic<UInt32>(0)
     package let maxCallbackMs = Atomic<UInt32>(0)
     private var batch = Inbox.Batch()
+    /// How long the idle loop spins before it sleeps (adapts).
+    private var idleSpin = IdleSpin()
     /// While a batch runs, the index of the running item: the items below it
     /// have not run yet (an `exit()` inside the running one must reject them).
     private var batchCursor = -1
@@ -65,8 +67,6 @@ package final class Reactor: @unchecked Sendable {
     /// Set once the loop has finished stopping (every result completed).
     package let finished = Atomic<Bool>(false)
 
-    /// How long an idle loop spins before it sleeps.
-    package static let idleSpinNanoseconds: Int64 = 50_000
     /// The most PAUSEs between two looks at the inbox while spinning.
     package static let maximumSpinPauses = 8
 
@@ -135,6 +135,8 @@ package final class Reactor: @unchecked Sendable {
         if sleeping.load(ordering: .sequentiallyConsistent),
            sleeping.exchange(false, ordering: .sequentiallyConsistent) {
             cl_eventfd_signal(wakeFD)
+            // The reply is a wake-up away: this thread's next wait need not spin.
+            cl_tls_set_woke_reactor(1)
         }
     }
 
@@ -206,7 +208,11 @@ package final class Reactor: @unchecked Sendable {
                 if forkedAway { return }
                 continue
             }
-            if spinForWork() { continue }
+            if idleSpin.shouldSpin {
+                let caught = spinForWork(window: idleSpin.window)
+                idleSpin.spun(caughtWork: caught)
+                if caught { continue }
+            }
             if forkedAway { return }
             sleeping.store(true, ordering: .sequentiallyConsistent)
             if inbox.hasPendingWork {   // seq_cst: the other half of `wakeIfSleeping`
@@ -214,9 +220,12 @@ package final class Reactor: @unchecked Sendable {
                 continue
             }
             var timeout: Int64 = -1
-            if let deadline = timers.nextDeadline { timeout = max(0, deadline - cl_now_ns()) }
+            let now = cl_now_ns()
+            if let deadline = timers.nextDeadline { timeout = max(0, deadline - now) }
+            idleSpin.goingToSleep(at: now)
             poll(timeout: timeout)
             sleeping.store(false, ordering: .relaxed)
+            idleSpin.wokeUp(at: cl_now_ns())
             if forkedAway { return }
         }
     }
@@ -273,7 +282,7 @@ package final class Reactor: @unchecked Sendable {
     /// Spins until work arrives or the idle budget runs out; returns whether
     /// work arrived. Looks at fds too (a non-blocking epoll_wait) now and
     /// then, and yields often, so that a caller sharing this core gets it.
-    private func spinForWork() -> Bool {
+    private func spinForWork(window: Int64) -> Bool {
         let start = cl_now_ns()
         var i = 0
         var pauses = 1
@@ -290,7 +299,7 @@ package final class Reactor: @unchecked Sendable {
                 let now = cl_now_ns()
                 if let deadline = timers.nextDeadline, deadline <= now { return true }
                 if watchers.count > 0 && i & 31 == 0 && poll(timeout: 0) { return true }
-                if now - start > Reactor.idleSpinNanoseconds { return false }
+                if now - start > window { return false }
             }
         }
     }

@@ -198,8 +198,12 @@ package class ResultCore: InboxItem, @unchecked Sendable {
         // Spin briefly: a result a few microseconds away is cheaper to catch
         // awake than to sleep for. Yield now and then so a reactor sharing
         // this core gets to run.
+        // A waiter whose submit had to wake a sleeping reactor gains nothing
+        // from spinning through that wake-up (tens of microseconds): park.
+        let reactorWasAsleep = cl_tls_woke_reactor() != 0
+        if reactorWasAsleep { cl_tls_set_woke_reactor(0) }
         let budget = SpinPolicy.budget.load(ordering: .relaxed)
-        if !deadline.isPoll {
+        if !deadline.isPoll && !reactorWasAsleep {
             var i = 0
             while i < budget {
                 cl_cpu_relax()
