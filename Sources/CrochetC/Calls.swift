@@ -6,7 +6,7 @@ import Crochet
 private func submitCall(_ fn: crochet_fn?, _ returnType: crochet_type,
                         _ args: UnsafePointer<crochet_value>?, _ nargs: Int) -> (ResultCore?, Int32) {
     guard let fn, let signature = signature(returnType: returnType, args: args, count: nargs) else {
-        return (nil, EINVAL)
+        return (nil, CROCHET_EINVAL)
     }
     let (call, s) = Submission.foreignCall(unsafeBitCast(fn, to: UnsafeRawPointer.self), signature: signature) {
         fill($0, from: args, signature)
@@ -18,7 +18,7 @@ private func submitCall(_ fn: crochet_fn?, _ returnType: crochet_type,
 public func crochet_submit(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ fn: crochet_fn?,
                            _ return_type: crochet_type, _ args: UnsafePointer<crochet_value>?,
                            _ nargs: Int) -> Int32 {
-    guard let out else { return EINVAL }
+    guard let out else { return CROCHET_EINVAL }
     out.pointee = nil
     let (call, s) = submitCall(fn, return_type, args, nargs)
     if let call { out.pointee = handle(call, retained: true) }
@@ -47,7 +47,7 @@ func submitClosure(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ fn: crochet_c
     guard let out, let fn else {
         out?.pointee = nil
         context.release()
-        return EINVAL
+        return CROCHET_EINVAL
     }
     out.pointee = nil
     let (call, s) = Submission.contextCall(unsafeBitCast(fn, to: UnsafeRawPointer.self), context: context,
@@ -67,7 +67,7 @@ public func crochet_wait_for(_ value_out: UnsafeMutablePointer<crochet_value>?,
                              _ timeout: Double, _ fn: crochet_fn?, _ return_type: crochet_type,
                              _ args: UnsafePointer<crochet_value>?, _ nargs: Int) -> Int32 {
     failure_out?.pointee = nil
-    guard Deadline(seconds: timeout) != nil else { return EINVAL }
+    guard Deadline(seconds: timeout) != nil else { return CROCHET_EINVAL }
     if Engine.inReactorThread { return Status.onReactorThread.rawValue }
     let (submitted, s) = submitCall(fn, return_type, args, nargs)
     guard let call = submitted else { return s }

@@ -6,7 +6,6 @@ import Crochet
 
 @inline(__always) func status(_ s: Status) -> Int32 { s.rawValue }
 
-let EINVAL = Status.invalidArgument.rawValue
 
 extension ValueType {
     /// The core type of a C tag, nil for an unknown tag.

@@ -4,7 +4,7 @@ import Crochet
 /// The deferred behind a handle, if the caller is on the reactor thread.
 @inline(__always)
 private func reactorDeferred(_ d: OpaquePointer?) -> (DeferredCore?, Int32) {
-    guard let d else { return (nil, EINVAL) }
+    guard let d else { return (nil, CROCHET_EINVAL) }
     guard Engine.inReactorThread else { return (nil, Status.notReactorThread.rawValue) }
     return (object(d, as: DeferredCore.self), Status.ok.rawValue)
 }
@@ -14,7 +14,7 @@ public func crochet_deferred_new(_ out: UnsafeMutablePointer<OpaquePointer?>?,
                                  _ canceller: crochet_canceller?, _ ctx: UnsafeMutableRawPointer?,
                                  _ destroy: crochet_destroy_fn?) -> Int32 {
     let context = ForeignContext(ctx, destroy: destroy)
-    guard let out else { context.release(); return EINVAL }
+    guard let out else { context.release(); return CROCHET_EINVAL }
     out.pointee = nil
     guard Engine.inReactorThread else { context.release(); return Status.notReactorThread.rawValue }
     let d = DeferredCore()
@@ -32,7 +32,7 @@ public func crochet_deferred_new(_ out: UnsafeMutablePointer<OpaquePointer?>?,
 public func crochet_deferred_callback(_ d: OpaquePointer?, _ value: crochet_value) -> Int32 {
     let (deferred, s) = reactorDeferred(d)
     guard let deferred else { return s }
-    guard let v = Value(c: value), v.type != .deferred else { return EINVAL }
+    guard let v = Value(c: value), v.type != .deferred else { return CROCHET_EINVAL }
     return deferred.succeed(v).rawValue
 }
 

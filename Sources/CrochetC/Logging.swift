@@ -17,7 +17,7 @@ public func crochet_set_log_handler(_ fn: crochet_log_fn?, _ ctx: UnsafeMutableR
 
 @c @implementation
 public func crochet_log_flush(_ timeout: Double) -> Int32 {
-    guard let deadline = Deadline(seconds: timeout) else { return EINVAL }
+    guard let deadline = Deadline(seconds: timeout) else { return CROCHET_EINVAL }
     if Engine.inReactorThread || Log.onLoggingThread { return Status.onReactorThread.rawValue }
     return (Log.flush(deadline: deadline) ? Status.ok : Status.timedOut).rawValue
 }

@@ -4,7 +4,7 @@ import Crochet
 @c @implementation
 public func crochet_wait(_ r: OpaquePointer?, _ timeout: Double,
                          _ value_out: UnsafeMutablePointer<crochet_value>?) -> Int32 {
-    guard let r, let deadline = Deadline(seconds: timeout) else { return EINVAL }
+    guard let r, let deadline = Deadline(seconds: timeout) else { return CROCHET_EINVAL }
     if Engine.inReactorThread { return Status.onReactorThread.rawValue }
     var value = Value.void
     let s = object(r, as: ResultCore.self).wait(deadline: deadline, value: &value)
@@ -14,7 +14,7 @@ public func crochet_wait(_ r: OpaquePointer?, _ timeout: Double,
 
 @c @implementation
 public func crochet_cancel(_ r: OpaquePointer?) -> Int32 {
-    guard let r else { return EINVAL }
+    guard let r else { return CROCHET_EINVAL }
     object(r, as: ResultCore.self).requestCancel()
     return Status.ok.rawValue
 }
@@ -27,7 +27,7 @@ public func crochet_original_failure(_ r: OpaquePointer?) -> OpaquePointer? {
 
 @c @implementation
 public func crochet_stash(_ r: OpaquePointer?, _ id_out: UnsafeMutablePointer<UInt64>?) -> Int32 {
-    guard let r, let id_out else { return EINVAL }
+    guard let r, let id_out else { return CROCHET_EINVAL }
     switch ResultStore.stash(object(r, as: ResultCore.self)) {
     case .success(let id):
         id_out.pointee = id
@@ -39,7 +39,7 @@ public func crochet_stash(_ r: OpaquePointer?, _ id_out: UnsafeMutablePointer<UI
 
 @c @implementation
 public func crochet_retrieve(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ id: UInt64) -> Int32 {
-    guard let out else { return EINVAL }
+    guard let out else { return CROCHET_EINVAL }
     out.pointee = nil
     guard let result = ResultStore.retrieve(id) else { return Status.notFound.rawValue }
     out.pointee = handle(result, retained: true)
@@ -59,9 +59,9 @@ public func crochet_result_release(_ r: OpaquePointer?) {
 
 @c @implementation
 public func crochet_result_new(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ d: OpaquePointer?) -> Int32 {
-    guard let out else { return EINVAL }
+    guard let out else { return CROCHET_EINVAL }
     out.pointee = nil
-    guard let d else { return EINVAL }
+    guard let d else { return CROCHET_EINVAL }
     guard let reactor = Reactor.current else { return Status.notReactorThread.rawValue }
     let result = ResultCore(following: object(d, as: DeferredCore.self), on: reactor)
     out.pointee = handle(result, retained: true)

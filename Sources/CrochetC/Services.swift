@@ -6,7 +6,7 @@ import Crochet
 public func crochet_call_from_thread(_ fn: (@convention(c) (UnsafeMutableRawPointer?) -> Void)?,
                                      _ ctx: UnsafeMutableRawPointer?, _ destroy: crochet_destroy_fn?) -> Int32 {
     let context = ForeignContext(ctx, destroy: destroy)
-    guard let fn else { context.release(); return EINVAL }
+    guard let fn else { context.release(); return CROCHET_EINVAL }
     return Submission.callback(fn, context: context).rawValue
 }
 
@@ -16,7 +16,7 @@ public func crochet_call_later(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ d
                                _ ctx: UnsafeMutableRawPointer?, _ destroy: crochet_destroy_fn?) -> Int32 {
     let context = ForeignContext(ctx, destroy: destroy)
     out?.pointee = nil
-    guard let fn, delay.isFinite, delay >= 0 else { context.release(); return EINVAL }
+    guard let fn, delay.isFinite, delay >= 0 else { context.release(); return CROCHET_EINVAL }
     let (r, s) = Submission.reactor()
     guard let r else { context.release(); return s.rawValue }
     // The timer drops its body once it can never run: the owner goes with it.
@@ -34,7 +34,7 @@ public func crochet_call_later(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ d
 
 @c @implementation
 public func crochet_delayed_call_cancel(_ c: OpaquePointer?) -> Int32 {
-    guard let c else { return EINVAL }
+    guard let c else { return CROCHET_EINVAL }
     return object(c, as: DelayedCall.self).cancel().rawValue
 }
 
@@ -47,7 +47,7 @@ private func addWatcher(_ fd: Int32, _ mode: Watchers.Mode,
                         _ fn: (@convention(c) (Int32, UnsafeMutableRawPointer?) -> Void)?,
                         _ ctx: UnsafeMutableRawPointer?, _ destroy: crochet_destroy_fn?) -> Int32 {
     let context = ForeignContext(ctx, destroy: destroy)
-    guard let fn, fd >= 0 else { context.release(); return EINVAL }
+    guard let fn, fd >= 0 else { context.release(); return CROCHET_EINVAL }
     guard let r = Reactor.current else { context.release(); return Status.notReactorThread.rawValue }
     // The watcher table drops the callback when it is removed, replaced or
     // the reactor stops (after a running call of it returned): the owner
@@ -57,7 +57,7 @@ private func addWatcher(_ fd: Int32, _ mode: Watchers.Mode,
 }
 
 private func removeWatcher(_ fd: Int32, _ mode: Watchers.Mode) -> Int32 {
-    guard fd >= 0 else { return EINVAL }
+    guard fd >= 0 else { return CROCHET_EINVAL }
     guard let r = Reactor.current else { return Status.notReactorThread.rawValue }
     return r.watchers.remove(fd: fd, mode: mode).rawValue
 }
@@ -84,10 +84,10 @@ public func crochet_remove_writer(_ fd: Int32) -> Int32 { removeWatcher(fd, .wri
 public func crochet_defer_to_thread(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ fn: crochet_fn?,
                                     _ return_type: crochet_type, _ args: UnsafePointer<crochet_value>?,
                                     _ nargs: Int) -> Int32 {
-    guard let out else { return EINVAL }
+    guard let out else { return CROCHET_EINVAL }
     out.pointee = nil
     guard let fn, let signature = signature(returnType: return_type, args: args, count: nargs),
-          signature.returnType != .deferred else { return EINVAL }
+          signature.returnType != .deferred else { return CROCHET_EINVAL }
     guard let r = Reactor.current else { return Status.notReactorThread.rawValue }
     let (d, s) = r.deferToThread(unsafeBitCast(fn, to: UnsafeRawPointer.self), signature: signature) {
         fill($0, from: args, signature)
@@ -104,7 +104,7 @@ public func crochet_defer_to_thread_closure(_ out: UnsafeMutablePointer<OpaquePo
     guard let out, let fn else {
         out?.pointee = nil
         context.release()
-        return EINVAL
+        return CROCHET_EINVAL
     }
     out.pointee = nil
     guard let r = Reactor.current else { context.release(); return Status.notReactorThread.rawValue }
@@ -128,7 +128,7 @@ public func crochet_defer_to_thread_closure(_ out: UnsafeMutablePointer<OpaquePo
 public func crochet_add_shutdown_trigger(_ fn: (@convention(c) (UnsafeMutableRawPointer?) -> Void)?,
                                          _ ctx: UnsafeMutableRawPointer?, _ destroy: crochet_destroy_fn?) -> Int32 {
     let context = ForeignContext(ctx, destroy: destroy)
-    guard let fn else { context.release(); return EINVAL }
+    guard let fn else { context.release(); return CROCHET_EINVAL }
     guard let r = Engine.reactor else { context.release(); return Status.wrongState.rawValue }
     // The reactor drops the trigger after it ran: the owner goes with it.
     let owner = ForeignContextOwner(context)
