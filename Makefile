@@ -33,7 +33,7 @@ CROCHET_CFLAGS = $$(pkg-config --cflags crochet)
 CROCHET_LIBS = $$(pkg-config --libs crochet) -Wl,-rpath,$(STAGE)/lib
 
 .PHONY: all deps lib stage demo test test-c test-swift6 test-valgrind test-abi test-swift test-tsan test-python test-cpp \
-        test-examples test-downloader test-asan fuzz test-fuzz soak test-soak bench bench-quick clean
+        test-examples test-downloader test-diagnose test-asan fuzz test-fuzz soak test-soak bench bench-quick clean
 
 all: stage dist
 
@@ -61,7 +61,7 @@ demo: stage build/demo
 	./build/demo
 
 test: stage check-docs test-abi test-install test-c test-valgrind test-asan test-swift test-tsan test-examples test-downloader test-cpp \
-      test-python test-python-example test-swift6 test-fuzz test-soak
+      test-python test-python-example test-diagnose test-swift6 test-fuzz test-soak
 	@echo "make test: all suites passed"
 
 test-c: stage
@@ -110,6 +110,12 @@ test-swift: deps
 
 test-tsan: deps
 	swift test --sanitize=thread --scratch-path .build-tsan 2>&1 | tail -n 40; exit $${PIPESTATUS[0]}
+
+# examples/c/diagnose.c and examples/python/diagnose.py (a call blocking the
+# reactor, a deferred that never fires), their output asserted: the stall
+# warning and the timeout diagnoses (issue 12).
+test-diagnose: stage
+	Tests/c/diagnose/run.sh
 
 # A fresh Swift 6 package using the Crochet product as a versioned dependency.
 test-swift6: deps

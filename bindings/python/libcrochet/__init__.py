@@ -25,6 +25,13 @@ A native function that returns a crochet_deferred * declares
 restype = libcrochet.deferred_of(c_char_p) (or another ctypes type): its
 result is the value the deferred fires with.
 
+When something is slow: EventualResult.info() says where a call is (queued,
+running, waiting on a Deferred, done; for how long; what it runs), a
+TimeoutError's message says the same, stats() gives the library's counters,
+set_stall_warning(seconds) warns about a callback that holds the reactor
+thread, and set_max_queued(n) / set_stash_limit(n, age) bound what can pile
+up (TryAgain at the bound).
+
 The library is found through $CROCHET_LIBRARY, a copy already loaded in the
 process (one reactor per process), the copy in libcrochet/_lib/ (a wheel
 carries one), the dynamic linker (the soname), or `pkg-config --variable=libdir
@@ -42,6 +49,8 @@ from ._deferred import Deferred
 from ._services import DelayedCall, call_from_thread, call_later
 from ._foreign import deferred_of
 from ._calls import run_in_reactor, wait_for
+from ._operability import (ResultInfo, Stats, set_max_queued, set_stall_warning,
+                           set_stash_limit, stats)
 
 
 def library_version():
@@ -60,5 +69,6 @@ __all__ = [
     "EventualResult", "Failure", "Deferred", "DelayedCall", "call_later", "call_from_thread",
     "deferred_of", "TimeoutError", "ReactorStopped", "CancelledError", "CallFailed",
     "AlreadyCalledError", "TryAgain", "CrochetError", "library_version", "library_path",
+    "ResultInfo", "Stats", "stats", "set_stall_warning", "set_max_queued", "set_stash_limit",
     "__version__",
 ]

@@ -1,5 +1,5 @@
-"""Python functions run on the reactor thread (crochet_submit_closure), and
-the run_in_reactor / wait_for decorators.
+"""Python functions run on the reactor thread (crochet_submit_closure_named),
+and the run_in_reactor / wait_for decorators.
 
 A Python call is the closure's ctx: the engine holds it (_held) from the
 submission until destroy, which it calls after the function returned, or when
@@ -8,13 +8,18 @@ returns the function's value as _values.py says (owned by the result), or
 the Deferred it returned, whose reference goes to the engine; an exception is
 crochet_raise(code, traceback text), and the call keeps the exception object
 for the EventualResult, which holds the call.
+
+Each call is named for diagnostics (EventualResult.info(), stall warnings,
+timeouts) by its callable's module.__qualname__, interned once for the
+process (_operability.name_of): a decorated function's name is looked up
+when it is decorated, so calls cost nothing for it.
 """
 
 import ctypes
 import functools
 import numbers
 
-from . import _closure, _foreign, _held, _native, _values
+from . import _closure, _foreign, _held, _native, _operability, _values
 from ._args import seconds
 from ._deferred import Deferred
 from ._errors import PythonFailure, TimeoutError, describe
@@ -84,10 +89,15 @@ def _run(ctx):
 _RUN = _closure.closure_fn(_run)
 
 
-def submit_python(function, args, kwargs, what):
+def submit_python(function, args, kwargs, what, name=None):
+    """Submits function(*args, **kwargs); name: its interned name (bytes
+    from _operability.name_of), looked up here when not given."""
     call = PythonCall(function, args, kwargs)
     handle = ctypes.c_void_p()
-    status = lib.crochet_submit_closure(ctypes.byref(handle), _RUN, _held.hold(call), _held.DROP)
+    if name is None:
+        name = _operability.name_of(function)
+    status = lib.crochet_submit_closure_named(ctypes.byref(handle), _RUN, _held.hold(call),
+                                              _held.DROP, name)
     if status != _native.OK:
         raise error_for_status(status, what)   # the engine has destroyed the ctx
     return EventualResult(handle.value, call=call)
@@ -98,14 +108,17 @@ def submit_python(function, args, kwargs, what):
 # ---------------------------------------------------------------------------
 
 def _submitter(function, decorator):
-    """(submit(args, kwargs, what), NativeFunction or None) for `function`."""
+    """(submit(args, kwargs, what), NativeFunction or None, the name
+    diagnostics give it) for `function`."""
     if isinstance(function, ctypes._CFuncPtr):
         native = _foreign.NativeFunction(function)
-        return native.submit, native
+        return native.submit, native, native.name
     if not callable(function):
         raise TypeError("%s needs a callable (a function, or a ctypes foreign function with "
                         "argtypes and restype set), not %s" % (decorator, type(function).__name__))
-    return (lambda args, kwargs, what: submit_python(function, args, kwargs, what)), None
+    name = _operability.name_of(function)   # once: interned for the process
+    return ((lambda args, kwargs, what: submit_python(function, args, kwargs, what, name)), None,
+            name.decode("utf-8", "replace"))
 
 
 def _wraps(wrapper, function, native):
@@ -124,7 +137,7 @@ def run_in_reactor(function):
     finish later), or a ctypes foreign function whose argtypes and restype are
     set, which the reactor thread then calls natively (no Python code runs
     there)."""
-    submit, native = _submitter(function, "run_in_reactor()")
+    submit, native, _name = _submitter(function, "run_in_reactor()")
     what = "%s()" % getattr(function, "__name__", "function")
 
     def wrapper(*args, **kwargs):
@@ -137,15 +150,19 @@ def wait_for(timeout):
     """Decorator factory: calling the decorated function runs it on the
     reactor thread and waits up to `timeout` seconds for its result, which it
     returns (or raises its exception). On timeout the call (or the Deferred it
-    returned) is cancelled and TimeoutError raised. RuntimeError when called
-    on the reactor thread. Accepts the same functions as run_in_reactor."""
+    returned) is cancelled and TimeoutError raised; its message says where the
+    call was (not started, running, waiting on a Deferred) and one WARNING
+    with the same words goes to the "libcrochet" logger (as the library's
+    crochet_wait_for does). RuntimeError when called on the reactor thread.
+    Accepts the same functions as run_in_reactor."""
     if callable(timeout) and not isinstance(timeout, numbers.Real):
         raise TypeError("wait_for() takes a timeout in seconds: use @wait_for(timeout=...)")
     t = seconds(timeout, "timeout", allow_none=False)
 
     def decorator(function):
-        submit, native = _submitter(function, "wait_for()")
+        submit, native, name = _submitter(function, "wait_for()")
         what = "%s()" % getattr(function, "__name__", "function")
+        waited = "wait_for(%s, %s s)" % (name, "%g" % t)
 
         def wrapper(*args, **kwargs):
             if in_reactor_thread():
@@ -153,7 +170,15 @@ def wait_for(timeout):
             result = submit(args, kwargs, what)
             try:
                 return result.wait(t)
-            except (TimeoutError, KeyboardInterrupt):
+            except TimeoutError as e:
+                info = e.info   # the facts when the wait gave up, before the cancel
+                result.cancel()
+                error = TimeoutError("%s timed out: %s" % (waited, info) if info is not None
+                                     else "%s timed out" % waited)
+                error.info = info
+                logger.warning("%s", error)
+                raise error from None
+            except KeyboardInterrupt:
                 result.cancel()
                 raise
 

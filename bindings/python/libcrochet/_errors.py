@@ -9,7 +9,15 @@ class CrochetError(Exception):
 
 
 class TimeoutError(CrochetError):  # noqa: A001 - crochet.TimeoutError's name
-    """A timeout has been hit: no result within the time given to wait()."""
+    """A timeout has been hit: no result within the time given to wait().
+
+    Its message says why, from the call's facts at that moment: "`f` has not
+    started: queued for ... behind other work on the reactor thread", "`f`
+    has been running for 2.00 s on the reactor thread (queued 3 ms)" or "`f`
+    returned a deferred that has not fired for ...". `info` is that
+    ResultInfo (EventualResult.info()), or None."""
+
+    info = None
 
 
 class ReactorStopped(CrochetError):

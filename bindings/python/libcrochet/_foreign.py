@@ -5,6 +5,7 @@ arguments in and results out."""
 import ctypes
 import numbers
 import operator
+import threading
 
 from . import _native, _values
 from ._native import lib
@@ -181,6 +182,25 @@ class NativeCall:
         return r
 
 
+# (retained result handle, objects its pointer arguments point into) for
+# calls whose keep-alive no-op the queue bound refused: kept until the
+# function has returned (state waiting or done).
+_kept_past_bound = []
+_kept_lock = threading.Lock()
+
+
+def _prune_kept():
+    from ._operability import result_info
+    with _kept_lock:
+        still = []
+        for handle, keep in _kept_past_bound:
+            if result_info(handle).state in ("queued", "running"):
+                still.append((handle, keep))
+            else:
+                lib.crochet_result_release(handle)
+        _kept_past_bound[:] = still
+
+
 class NativeFunction:
     """A ctypes foreign function, called natively on the reactor thread."""
 
@@ -223,10 +243,20 @@ class NativeFunction:
         result = EventualResult(handle.value, native=NativeCall(self.function, args, sig.ret))
         # crochet_submit copies the values but has no destroy for what pointer
         # values point into: keep it until the call had its turn.
-        if keep and not keep_until_run(keep):
-            # Stopping: the call never starts, or it runs now; either way it
-            # is over once its result exists (keep is alive until then).
-            result._wait_status(5.0)
+        if _kept_past_bound:
+            _prune_kept()
+        if keep:
+            status = keep_until_run(keep)
+            if status == _native.EAGAIN:
+                # The call took the last place under set_max_queued: keep
+                # the objects with a reference to the result until its
+                # function has returned (looked at on the next native call).
+                with _kept_lock:
+                    _kept_past_bound.append((lib.crochet_result_retain(handle.value), keep))
+            elif status != _native.OK:
+                # Stopping: the call never starts, or it runs now; either way it
+                # is over once its result exists (keep is alive until then).
+                result._wait_status(5.0)
         return result
 
     def python_signature(self):

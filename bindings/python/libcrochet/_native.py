@@ -223,6 +223,7 @@ def _declare(lib):
     fn("crochet_stash", c_int, vp, POINTER(c_uint64))
     fn("crochet_retrieve", c_int, out, c_uint64)
     fn("crochet_result_release", None, vp)
+    fn("crochet_result_retain", vp, vp)
     fn("crochet_failure_code", c_int, vp)
     fn("crochet_failure_message", c_char_p, vp)
     fn("crochet_failure_traceback", c_char_p, vp)

@@ -13,7 +13,7 @@ import threading
 import time
 import weakref
 
-from . import _lifecycle, _native, _values
+from . import _lifecycle, _native, _operability, _values
 from ._errors import CallFailed, CancelledError, Failure, ReactorStopped, TimeoutError
 from ._args import seconds
 from ._native import lib
@@ -76,11 +76,30 @@ class EventualResult:
                 return self._native.result(value)
             return _values.decode(value)
         if status == _native.ETIMEDOUT:
-            raise TimeoutError("no result within %r seconds" % (timeout,))
+            raise self._timeout_error("no result within %r seconds" % (timeout,))
         if status in (_native.EFAILED, _native.ECANCELLED, _native.ESTOPPED):
             failure = self._get_failure()
             raise failure.value.with_traceback(failure.tb)
         raise error_for_status(status, "EventualResult.wait()")
+
+    def _timeout_error(self, what):
+        """A TimeoutError that says what (the wait) and, from info(), why:
+        what: `f` has been running for 2.00 s on the reactor thread (...)."""
+        try:
+            info = self.info()
+        except Exception:   # pragma: no cover - the facts are a bonus
+            info = None
+        error = TimeoutError("%s: %s" % (what, info) if info is not None else what)
+        error.info = info
+        return error
+
+    def info(self):
+        """Where the call is now (never blocks; any thread): a ResultInfo
+        with .state ("queued", "running", "waiting" on a Deferred it
+        returned, "done"), .queued_seconds, .running_seconds and .function
+        (a Python callable's module.__qualname__, a native function's
+        symbol); str(info) is the diagnosis a TimeoutError carries."""
+        return _operability.result_info(self._handle)
 
     # -- failures ----------------------------------------------------------
 

@@ -107,5 +107,7 @@ def keep_until_run(objects):
     """Keeps objects alive until the call this thread submitted last has had
     its turn on the reactor: calls run in the order one thread queued them,
     so when a no-op queued behind it has run (or was dropped at stop), the
-    engine destroys its ctx. False if the reactor refused it."""
-    return lib.crochet_call_from_thread(_NOOP, _held.hold(objects), _held.DROP) == _native.OK
+    engine destroys its ctx. Returns the status: not OK if the reactor
+    refused the no-op (stopping; or CROCHET_EAGAIN, the call took the last
+    place under set_max_queued), and then the objects are not kept."""
+    return lib.crochet_call_from_thread(_NOOP, _held.hold(objects), _held.DROP)
