@@ -27,7 +27,11 @@ package struct CallFacts: Sendable {
 
     /// Seconds as people read them: "2.00 s", "3 ms", "less than 4 ms".
     package static func seconds(_ s: Double) -> String {
-        if s >= 1 { return "\(Double(Int(s * 100)) / 100) s" }
+        if s >= 1 {
+            let cents = Int((s * 100).rounded())
+            let fraction = cents % 100
+            return "\(cents / 100).\(fraction < 10 ? "0" : "")\(fraction) s"
+        }
         let ms = Int(s * 1000)
         return ms < 4 ? "less than 4 ms" : "\(ms) ms"   // the coarse clock's resolution
     }
