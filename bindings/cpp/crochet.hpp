@@ -49,6 +49,21 @@
 // cancelled_error, call_failed (with the failure's code and traceback),
 // again_error (a configured bound was reached).
 //
+// OPERABILITY. eventual_result::info() says where a call is (queued, running,
+// waiting on a deferred, done), for how long, and what it runs; a
+// timeout_error's what() says the same at the moment the wait gave up
+// ("crochet::wait_for(0.05 s) timed out: `fetch_page` has been running for
+// 2.00 s on the reactor thread (queued 3 ms)"), and its info() keeps the facts.
+// crochet::stats() reads the reactor's counters; set_stall_warning,
+// set_max_queued and set_stash_limit configure the watchdog and the bounds.
+// Calls are named for these diagnostics without a per-call allocation: a C
+// or C++ function pointer by its symbol (looked up once per function, with
+// dladdr: link with -rdynamic to name your own functions), any other
+// callable by its demangled type (once per type: g++ says
+// "main::{lambda()#1}", clang "main::$_0"), or by a name
+// you give: crochet::submit(crochet::named("fetch_page"), f, args...), also
+// for wait_for; the name must live as long as the process (a literal).
+//
 // Build: g++ -std=c++17 ... $(pkg-config --cflags --libs crochet) -pthread
 #ifndef CROCHET_HPP
 #define CROCHET_HPP
@@ -59,17 +74,23 @@
 #include <chrono>
 #include <cmath>
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <exception>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <new>
 #include <stdexcept>
 #include <string>
 #include <tuple>
 #include <type_traits>
 #include <typeinfo>
+#include <unordered_map>
 #include <utility>
+
+#include <dlfcn.h>
 
 #if defined(__has_include)
 #if __has_include(<cxxabi.h>)
@@ -111,6 +132,65 @@ private:
     crochet_failure *f_ = nullptr;
 };
 
+/// Where a call is (crochet_call_state).
+enum class call_state : int {
+    queued = CROCHET_STATE_QUEUED,     ///< submitted, not started
+    running = CROCHET_STATE_RUNNING,   ///< its function runs on the reactor thread (or a worker)
+    waiting = CROCHET_STATE_WAITING,   ///< its function returned a deferred that has not fired
+    done = CROCHET_STATE_DONE,         ///< the result exists
+};
+
+namespace detail {
+/// Seconds as the library's diagnoses say them: "2.00 s", "3 ms", "less than 4 ms".
+inline std::string seconds_text(double s) {
+    char buf[64];
+    if (s >= 1) std::snprintf(buf, sizeof buf, "%.2f s", std::floor(s * 100) / 100);
+    else if (s * 1000 < 4) return "less than 4 ms";   // the coarse clock's resolution
+    else std::snprintf(buf, sizeof buf, "%d ms", static_cast<int>(s * 1000));
+    return buf;
+}
+} // namespace detail
+
+/// The facts of one call (crochet_result_get_info), copied out of the result.
+/// Times come from a coarse clock: a few milliseconds of resolution.
+struct call_info {
+    call_state state = call_state::queued;
+    double queued_seconds = 0;    ///< submit -> start (so far, while queued)
+    double running_seconds = 0;   ///< start -> done (so far, while running or waiting)
+    std::string function;         ///< the name given, the function's symbol, the callable's type, or an address
+
+    /// The facts as one sentence, as timeout errors say them: "`fetch_page`
+    /// has been running for 2.00 s on the reactor thread (queued 3 ms)".
+    std::string describe() const {
+        using detail::seconds_text;
+        std::string what = "`" + function + "`";
+        switch (state) {
+        case call_state::queued:
+            return what + " has not started: queued for " + seconds_text(queued_seconds) +
+                   " behind other work on the reactor thread";
+        case call_state::running:
+            return what + " has been running for " + seconds_text(running_seconds) +
+                   " on the reactor thread (queued " + seconds_text(queued_seconds) + ")";
+        case call_state::waiting:
+            return what + " returned a deferred that has not fired for " + seconds_text(running_seconds) +
+                   " (queued " + seconds_text(queued_seconds) + ")";
+        case call_state::done:
+        default:
+            return what + " is done (queued " + seconds_text(queued_seconds) + ", ran " +
+                   seconds_text(running_seconds) + ")";
+        }
+    }
+};
+
+/// A name for a call's diagnostics (eventual_result::info, timeout_error,
+/// the stall warning): crochet::submit(crochet::named("fetch_page"), f, ...).
+/// The string is not copied: it must live as long as the process (a string
+/// literal, or a name you intern), so naming costs nothing per call.
+struct named {
+    constexpr explicit named(const char *name) noexcept : name(name) {}
+    const char *name;
+};
+
 /// Every error this binding throws: a CROCHET_E* status and a message.
 class error : public std::runtime_error {
 public:
@@ -125,11 +205,20 @@ private:
 };
 
 /// No result within the timeout (crochet.TimeoutError). A later wait may
-/// still get it.
+/// still get it. Thrown by a wait, what() carries the diagnosis: where the
+/// call was when the wait gave up (see call_info::describe), and info()
+/// those facts.
 class timeout_error : public error {
 public:
     explicit timeout_error(const std::string &what = "timed out waiting for the result")
         : error(CROCHET_ETIMEDOUT, what) {}
+    timeout_error(const std::string &what, call_info info)
+        : error(CROCHET_ETIMEDOUT, what), info_(std::make_shared<const call_info>(std::move(info))) {}
+    /// Where the call was at the moment of the timeout; NULL when unknown.
+    const call_info *info() const noexcept { return info_.get(); }
+
+private:
+    std::shared_ptr<const call_info> info_;   // shared: copying the exception does not throw
 };
 
 /// The reactor stopped; no result will ever come (crochet.ReactorStopped).
@@ -673,6 +762,38 @@ template <class T> class unused {};
 
 } // namespace detail
 
+namespace detail {
+
+/// The facts of r now (crochet_result_get_info).
+inline call_info info_of(crochet_result *r) {
+    crochet_result_info raw;
+    std::memset(&raw, 0, sizeof raw);
+    raw.size = sizeof raw;
+    check(crochet_result_get_info(r, &raw), "crochet::eventual_result::info");
+    call_info i;
+    i.state = static_cast<crochet::call_state>(raw.state);
+    i.queued_seconds = raw.queued_seconds;
+    i.running_seconds = raw.running_seconds;
+    i.function = raw.function ? raw.function : "";
+    return i;
+}
+
+/// "crochet::wait_for(0.05 s)": who waited, and how long.
+inline std::string waiter_text(const char *who, double seconds) {
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "(%g s)", seconds);
+    return who + std::string(buf);
+}
+
+/// The timeout_error a timed-out wait throws: the diagnosis of r now.
+inline timeout_error timeout_of(crochet_result *r, const char *who, double seconds) {
+    call_info i = info_of(r);
+    std::string what = waiter_text(who, seconds) + " timed out: " + i.describe();
+    return timeout_error(what, std::move(i));
+}
+
+} // namespace detail
+
 // ---------------------------------------------------------------------------
 // EventualResult
 // ---------------------------------------------------------------------------
@@ -724,7 +845,8 @@ public:
     explicit operator bool() const noexcept { return valid(); }
 
     /// Waits up to timeout for the result and returns its value, or throws:
-    /// timeout_error (a later wait still waits), cancelled_error,
+    /// timeout_error (a later wait still waits; what() says where the call
+    /// was, info() has the facts), cancelled_error,
     /// reactor_stopped, call_failed, or the callable's own exception.
     /// Never on the reactor thread (crochet::error, CROCHET_EREACTORTHREAD).
     template <class Rep, class Period> T wait(const std::chrono::duration<Rep, Period> &timeout) const & {
@@ -772,6 +894,14 @@ public:
         return failure(crochet_failure_retain(crochet_original_failure(r_)));
     }
 
+    /// Where the call is now: queued, running, waiting on a deferred or
+    /// done; how long it was queued and has run; and what it runs. Any
+    /// thread, never blocks (crochet_result_get_info).
+    call_info info() const {
+        require("info");
+        return detail::info_of(r_);
+    }
+
     /// The C handle (borrowed).
     crochet_result *native_handle() const noexcept { return r_; }
 
@@ -788,6 +918,7 @@ private:
         v.type = CROCHET_TYPE_VOID;
         v.u.u64 = 0;
         int s = crochet_wait(r_, seconds, &v);
+        if (s == CROCHET_ETIMEDOUT) throw detail::timeout_of(r_, "crochet::eventual_result::wait", seconds);
         if (s != CROCHET_OK) fail(s);
         return extract(v);
     }
@@ -840,7 +971,7 @@ private:
     crochet_result *r_ = nullptr;
     std::shared_ptr<detail::call_state> state_;
     template <class Rep, class Period, class F, class... Args>
-    friend auto wait_for(const std::chrono::duration<Rep, Period> &, F &&, Args &&...);
+    friend auto wait_for(const std::chrono::duration<Rep, Period> &, named, F &&, Args &&...);
 };
 
 /// Takes a stashed result out of the process-wide store (crochet's
@@ -881,14 +1012,83 @@ inline bool in_reactor_thread() noexcept { return crochet_in_reactor_thread() !=
 
 namespace detail {
 
+// Names for diagnostics (crochet_submit_closure_named): each lives for the
+// process and is made once, so naming a call costs no allocation.
+
+/// A demangled type name, allocated once and never freed.
+inline const char *demangled(const char *mangled) noexcept {
+#ifdef CROCHET_HPP_HAVE_CXXABI
+    int status = 0;
+    char *d = abi::__cxa_demangle(mangled, nullptr, nullptr, &status);
+    if (d && status == 0) return d;   // kept for the process: the engine may name the call until exit
+    std::free(d);
+#endif
+    return mangled;   // typeid names have static storage
+}
+
+/// The name of a callable of type Fn: its demangled type, computed once per type.
+template <class Fn> const char *callable_name() noexcept {
+    static const char *const name = demangled(typeid(Fn).name());
+    return name;
+}
+
+struct function_entry {
+    const void *fn;
+    const char *name;
+};
+
+/// The entry of fn, made once per function (dladdr, demangled; the address
+/// as text when it has no symbol) and never freed.
+inline const function_entry *intern_function(const void *fn) noexcept {
+    static std::mutex mutex;
+    static auto *entries = new std::unordered_map<const void *, const function_entry *>();
+    try {
+        std::lock_guard<std::mutex> lock(mutex);
+        auto found = entries->find(fn);
+        if (found != entries->end()) return found->second;
+        const char *name = nullptr;
+        Dl_info dl;
+        std::memset(&dl, 0, sizeof dl);
+        if (dladdr(fn, &dl) != 0 && dl.dli_sname && dl.dli_saddr == fn) {
+            name = demangled(dl.dli_sname);
+            if (name == dl.dli_sname) name = strdup(name);   // a C symbol: the string belongs to the loader
+        } else {
+            char text[32];
+            std::snprintf(text, sizeof text, "%p", fn);
+            name = strdup(text);
+        }
+        auto *e = new function_entry{fn, name};
+        entries->emplace(fn, e);
+        return e;
+    } catch (...) {
+        return nullptr;
+    }
+}
+
+/// The name of the function at fn: one atomic load on the hot path (a small
+/// direct-mapped cache in front of the table of names).
+inline const char *function_name(const void *fn) noexcept {
+    static std::atomic<const function_entry *> cache[64];
+    std::size_t slot = static_cast<std::size_t>((reinterpret_cast<std::uintptr_t>(fn) * 0x9E3779B97F4A7C15ull) >> 58);
+    const function_entry *e = cache[slot].load(std::memory_order_acquire);
+    if (e && e->fn == fn) return e->name;
+    e = intern_function(fn);
+    if (!e) return nullptr;
+    cache[slot].store(e, std::memory_order_release);
+    return e->name;
+}
+
 template <class F, class... Args>
 using submit_result_t =
     eventual_result<yield_t<std::invoke_result_t<std::decay_t<F>, std::decay_t<Args>...>>,
                     follows_v<std::invoke_result_t<std::decay_t<F>, std::decay_t<Args>...>> &&
                         std::is_pointer_v<yield_t<std::invoke_result_t<std::decay_t<F>, std::decay_t<Args>...>>>>;
 
-/// Builds the task and hands it to the engine (checks already done).
-template <class F, class... Args> auto submit_task(const char *context, bool gated, F &&f, Args &&...args) {
+/// Builds the task and hands it to the engine (checks already done). name
+/// names the call in diagnostics; NULL: the function pointer's symbol, or
+/// the callable's type.
+template <class F, class... Args>
+auto submit_task(const char *context, bool gated, const char *name, F &&f, Args &&...args) {
     using Fn = std::decay_t<F>;
     using task_t = task<Fn, std::decay_t<Args>...>;
     std::shared_ptr<call_state> slot;
@@ -897,13 +1097,15 @@ template <class F, class... Args> auto submit_task(const char *context, bool gat
     if constexpr (is_function_pointer_v<F>) {
         Fn fp = f;
         if (!fp) throw error(CROCHET_EINVAL, std::string(context) + ": null function pointer");
+        if (!name) name = function_name(reinterpret_cast<const void *>(fp));
         t = new task_t(slot, fp, std::forward<Args>(args)...);
     } else {
+        if (!name) name = callable_name<Fn>();
         t = new task_t(slot, std::forward<F>(f), std::forward<Args>(args)...);
     }
     crochet_result *r = nullptr;
     // On an error the engine has already run destroy (t is gone).
-    check(crochet_submit_closure(&r, &task_t::run, t, &task_t::destroy), context);
+    check(crochet_submit_closure_named(&r, &task_t::run, t, &task_t::destroy, name), context);
     return submit_result_t<F, Args...>(r, std::move(slot));
 }
 
@@ -935,7 +1137,19 @@ template <class F, class... Args> auto submit(F &&f, Args &&...args) {
     if constexpr (!detail::check_callable<F, Args...>()) {
         return detail::unused<F>();
     } else {
-        return detail::submit_task("crochet::submit", false, std::forward<F>(f), std::forward<Args>(args)...);
+        return detail::submit_task("crochet::submit", false, nullptr, std::forward<F>(f),
+                                   std::forward<Args>(args)...);
+    }
+}
+
+/// submit() with a name for diagnostics instead of the function's symbol or
+/// the callable's type.
+template <class F, class... Args> auto submit(named name, F &&f, Args &&...args) {
+    if constexpr (!detail::check_callable<F, Args...>()) {
+        return detail::unused<F>();
+    } else {
+        return detail::submit_task("crochet::submit", false, name.name, std::forward<F>(f),
+                                   std::forward<Args>(args)...);
     }
 }
 
@@ -956,7 +1170,9 @@ template <class T, class F, class... Args> auto submit_deferred(F &&f, Args &&..
                   "crochet::submit_deferred: an argument does not convert to the function's parameter type");
     Fp fp = f;
     if (!fp) throw error(CROCHET_EINVAL, "crochet::submit_deferred: null function pointer");
-    return detail::submit_task("crochet::submit_deferred", false, detail::follow_native<T, Fp>{fp},
+    return detail::submit_task("crochet::submit_deferred", false,
+                               detail::function_name(reinterpret_cast<const void *>(fp)),
+                               detail::follow_native<T, Fp>{fp},
                                std::forward<Args>(args)...);
 }
 
@@ -975,7 +1191,7 @@ template <class T, class F, class... Args> auto submit_deferred(F &&f, Args &&..
 /// (CROCHET_EREACTORTHREAD) without submitting anything. A pointer the
 /// result may own (from a deferred<T*>) cannot be returned: use submit().
 template <class Rep, class Period, class F, class... Args>
-auto wait_for(const std::chrono::duration<Rep, Period> &timeout, F &&f, Args &&...args) {
+auto wait_for(const std::chrono::duration<Rep, Period> &timeout, named name, F &&f, Args &&...args) {
     if constexpr (!detail::check_callable<F, Args...>()) {
         return;
     } else {
@@ -987,10 +1203,14 @@ auto wait_for(const std::chrono::duration<Rep, Period> &timeout, F &&f, Args &&.
         double seconds = std::chrono::duration<double>(timeout).count();
         // An invalid timeout is refused before anything runs (not after).
         if (!(seconds >= 0)) detail::throw_status(CROCHET_EINVAL, "crochet::wait_for");
-        auto r = detail::submit_task("crochet::wait_for", true, std::forward<F>(f), std::forward<Args>(args)...);
+        auto r = detail::submit_task("crochet::wait_for", true, name.name, std::forward<F>(f),
+                                     std::forward<Args>(args)...);
         try {
             return r.wait_seconds(seconds);
-        } catch (const timeout_error &) {
+        } catch (const timeout_error &e) {
+            // The diagnosis as of the timeout (before cancelling and settling).
+            call_info facts = e.info() ? *e.info() : call_info{};
+            std::string what = detail::waiter_text("crochet::wait_for", seconds) + " timed out: " + facts.describe();
             int expected = detail::call_state::pending;
             bool never_runs = r.state_->phase.compare_exchange_strong(expected, detail::call_state::abandoned,
                                                                       std::memory_order_acq_rel);
@@ -999,9 +1219,16 @@ auto wait_for(const std::chrono::duration<Rep, Period> &timeout, F &&f, Args &&.
             // otherwise wait until the result completes, which it does once
             // the callable returned (or its deferred was cancelled and fired).
             if (!never_runs) (void)crochet_wait(r.native_handle(), INFINITY, nullptr);
-            throw;
+            throw timeout_error(what, std::move(facts));
         }
     }
+}
+
+/// wait_for with the call named by its function's symbol or its callable's
+/// type (see crochet::named to give a name).
+template <class Rep, class Period, class F, class... Args>
+auto wait_for(const std::chrono::duration<Rep, Period> &timeout, F &&f, Args &&...args) {
+    return wait_for(timeout, named(nullptr), std::forward<F>(f), std::forward<Args>(args)...);
 }
 
 /// crochet_defer_to_thread_closure (reactor thread only): runs f(args...) on
@@ -1131,6 +1358,75 @@ template <class F> void add_shutdown_trigger(F &&f) {
     auto *c = detail::make_callback(std::forward<F>(f));
     using C = std::remove_pointer_t<decltype(c)>;
     detail::check(crochet_add_shutdown_trigger(&C::call, c, &C::destroy), "crochet::add_shutdown_trigger");
+}
+
+// ---------------------------------------------------------------------------
+// Operability: stats, the stall watchdog, bounds
+// ---------------------------------------------------------------------------
+
+/// The reactor's counters (crochet_stats).
+struct reactor_stats {
+    std::uint64_t calls_submitted = 0;   ///< calls submitted since the process started (every language)
+    std::uint64_t calls_completed = 0;   ///< results completed (value, failure, cancelled or stopped)
+    std::uint64_t queued = 0;            ///< calls not yet started
+    std::uint64_t waiting = 0;           ///< results following a deferred
+    std::uint64_t timers = 0, readers = 0, writers = 0;
+    std::uint64_t workers = 0, workers_busy = 0, worker_queue = 0;
+    std::uint64_t stashed = 0;           ///< results in the process-wide stash
+    double max_queue_delay_seconds = 0;  ///< longest submit -> start since the previous stats()
+    double max_callback_seconds = 0;     ///< longest callback on the reactor thread, same window
+};
+
+/// The reactor's counters now (crochet_get_stats): cheap enough for a
+/// metrics scraper every second. The two maxima cover the time since the
+/// previous call by anyone in the process. Any thread; throws crochet::error
+/// (CROCHET_ESTATE) before setup()/no_setup().
+inline reactor_stats stats() {
+    crochet_stats raw;
+    std::memset(&raw, 0, sizeof raw);
+    raw.size = sizeof raw;
+    detail::check(crochet_get_stats(&raw), "crochet::stats");
+    reactor_stats s;
+    s.calls_submitted = raw.calls_submitted;
+    s.calls_completed = raw.calls_completed;
+    s.queued = raw.queued;
+    s.waiting = raw.waiting;
+    s.timers = raw.timers;
+    s.readers = raw.readers;
+    s.writers = raw.writers;
+    s.workers = raw.workers;
+    s.workers_busy = raw.workers_busy;
+    s.worker_queue = raw.worker_queue;
+    s.stashed = raw.stashed;
+    s.max_queue_delay_seconds = raw.max_queue_delay_seconds;
+    s.max_callback_seconds = raw.max_callback_seconds;
+    return s;
+}
+
+/// When one callback has run on the reactor thread longer than threshold,
+/// the library logs one WARNING naming it, how long so far and how many
+/// calls are queued behind it (DEBUG when the loop is free again). Zero
+/// turns it off; the default is 1 s. Throws crochet::error (CROCHET_EINVAL)
+/// for a negative threshold.
+template <class Rep, class Period> void set_stall_warning(const std::chrono::duration<Rep, Period> &threshold) {
+    detail::check(crochet_set_stall_warning(std::chrono::duration<double>(threshold).count()),
+                  "crochet::set_stall_warning");
+}
+
+/// With n > 0, submit, wait_for and call_from_thread throw again_error
+/// while n calls are queued (submitted, not started): nothing is queued and
+/// the callable is destroyed. 0: unbounded (the default).
+inline void set_max_queued(std::size_t n) { detail::check(crochet_set_max_queued(n), "crochet::set_max_queued"); }
+
+/// Bounds the stash: with max_results > 0, eventual_result::stash throws
+/// again_error while it holds that many; with max_age > 0, a result stashed
+/// longer is dropped with a WARNING and retrieve_result then throws
+/// CROCHET_ENOTFOUND (checked about once a second). Zero: no bound.
+template <class Rep = double, class Period = std::ratio<1>>
+void set_stash_limit(std::size_t max_results,
+                     const std::chrono::duration<Rep, Period> &max_age = std::chrono::duration<double>(0)) {
+    detail::check(crochet_set_stash_limit(max_results, std::chrono::duration<double>(max_age).count()),
+                  "crochet::set_stash_limit");
 }
 
 // ---------------------------------------------------------------------------

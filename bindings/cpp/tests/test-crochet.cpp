@@ -16,6 +16,7 @@
 #include <cstring>
 #include <future>
 #include <memory>
+#include <mutex>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -478,6 +479,8 @@ TEST(cancel_follows_deferred, "cancelling a call that returned a deferred runs i
     set_up();
     int before = cancellers_run;
     auto r = crochet::submit_deferred<int32_t>(never_answer);
+    // Cancel once it follows the deferred (not before it started).
+    CHECK(within_bounded_time([&] { return r.info().state == crochet::call_state::waiting; }));
     CHECK_THROWS_AS(r.wait(10ms), crochet::timeout_error, (void)e);
     r.cancel();
     CHECK_THROWS_AS(r.wait(bounded), crochet::cancelled_error,
@@ -1226,6 +1229,261 @@ TEST_OWN_PROCESS(shutdown_trigger_destroy, "a shutdown trigger runs at stop and 
     CHECK_EQ(ran->load(), 1);
     CHECK_THROWS_AS(crochet::add_shutdown_trigger([c = counted()] {}), crochet::reactor_stopped, (void)e);
     CHECK_EQ(live_tasks(), 0L);
+}
+
+// ---------------------------------------------------------------------------
+// 0.2: operability - info, timeout diagnoses, stats, the stall warning, bounds
+// ---------------------------------------------------------------------------
+
+namespace {
+
+bool contains(const std::string &text, const std::string &part) { return text.find(part) != std::string::npos; }
+
+/// Log records, for the stall warning.
+struct log_capture {
+    std::shared_ptr<std::mutex> mutex = std::make_shared<std::mutex>();
+    std::shared_ptr<std::string> text = std::make_shared<std::string>();
+    void install() {
+        crochet::set_log_handler([m = mutex, t = text](int level, const char *message) {
+            std::lock_guard<std::mutex> lock(*m);
+            *t += std::to_string(level) + "|" + message + "\n";
+        });
+    }
+    std::string read() const {
+        std::lock_guard<std::mutex> lock(*mutex);
+        return *text;
+    }
+};
+
+} // namespace
+
+TEST(info_queued_running_done, "info() says a blocking call is running and one behind it queued, named, then done") {
+    set_up();
+    auto g = std::make_shared<gate>();
+    auto blocker = block_reactor(g);
+    auto behind = crochet::submit(crochet::named("module.behind"), [] { return 5; });
+    std::this_thread::sleep_for(60ms);
+    crochet::call_info b = blocker.info(), q = behind.info();
+    CHECK(b.state == crochet::call_state::running);
+    CHECK(b.running_seconds >= 0.04);
+    // The lambda's type: g++ "...block_reactor(...)::{lambda()#1}", clang "...block_reactor(...)::$_0".
+    CHECK(contains(b.function, "block_reactor("));
+    CHECK(q.state == crochet::call_state::queued);
+    CHECK(q.queued_seconds >= 0.04);
+    CHECK_EQ(q.running_seconds, 0.0);
+    CHECK_EQ(q.function, std::string("module.behind"));
+    CHECK(contains(q.describe(), "`module.behind` has not started: queued for"));
+    CHECK(contains(b.describe(), "has been running for"));
+    g->open();
+    CHECK_EQ(behind.wait(bounded), 5);
+    CHECK(blocker.wait(bounded));
+    q = behind.info();
+    CHECK(q.state == crochet::call_state::done);
+    CHECK(q.queued_seconds >= 0.04);   // kept once done
+    CHECK(blocker.info().state == crochet::call_state::done);
+    crochet::eventual_result<int> empty;
+    CHECK_THROWS_AS(empty.info(), crochet::error, CHECK_EQ(e.status(), CROCHET_EINVAL));
+}
+
+TEST(call_names, "calls are named by symbol (function pointers), by type (callables), or by crochet::named") {
+    set_up();
+    auto r = crochet::submit(parse_port, "80");                 // external linkage: -rdynamic names it
+    CHECK_EQ(r.wait(bounded), 80);
+    CHECK_EQ(r.info().function, std::string("parse_port(char const*)"));
+    auto s = crochet::submit(add, 1, 2);                         // internal linkage: no symbol, its address
+    CHECK_EQ(s.wait(bounded), 3);
+    CHECK_EQ(s.info().function.rfind("0x", 0), 0u);
+    std::function<int()> fn = [] { return 1; };
+    auto t = crochet::submit(fn);
+    CHECK_EQ(t.wait(bounded), 1);
+    CHECK(contains(t.info().function, "std::function<int ()>"));
+    auto d = crochet::submit_deferred<int32_t>(answer_now, 4);
+    CHECK_EQ(d.wait(bounded), 4);
+    CHECK(contains(d.info().function, "answer_now") || d.info().function.rfind("0x", 0) == 0);
+    // A name costs nothing per call: one string per type, or per function.
+    auto lambda = [] { return 2; };
+    using L = decltype(lambda);
+    CHECK(crochet::detail::callable_name<L>() == crochet::detail::callable_name<L>());
+    CHECK(crochet::detail::function_name(reinterpret_cast<const void *>(&parse_port)) ==
+          crochet::detail::function_name(reinterpret_cast<const void *>(&parse_port)));
+    auto u = crochet::submit(lambda);
+    CHECK_EQ(u.wait(bounded), 2);
+    CHECK_EQ(u.info().function, std::string(crochet::detail::callable_name<L>()));
+    const crochet::named lvalue_name("lvalue.name");
+    auto v = crochet::submit(lvalue_name, [](int a) { return a; }, 7);
+    CHECK_EQ(v.wait(bounded), 7);
+    CHECK_EQ(v.info().function, std::string("lvalue.name"));
+    CHECK_EQ(crochet::wait_for(bounded, crochet::named("named.wait_for"), add, 2, 3), 5);
+}
+
+TEST(timeout_diagnosis_deferred_never_fires, "a wait on a call whose deferred never fires says so in what() and info()") {
+    set_up();
+    auto r = crochet::submit(crochet::named("never_fires"), [] { return crochet::deferred<int>::create(); });
+    try {
+        (void)r.wait(50ms);
+        CHECK(!"the wait did not time out");
+    } catch (const crochet::timeout_error &e) {
+        std::string what = e.what();
+        CHECK(contains(what, "crochet::eventual_result::wait(0.05 s) timed out: `never_fires` returned a deferred "
+                             "that has not fired for"));
+        CHECK(e.info() != nullptr);
+        if (e.info()) CHECK(e.info()->state == crochet::call_state::waiting);
+        CHECK_EQ(e.status(), CROCHET_ETIMEDOUT);
+    }
+    crochet::call_info i = r.info();
+    CHECK(i.state == crochet::call_state::waiting);
+    CHECK(i.running_seconds >= 0.03);
+    r.cancel();
+    CHECK_THROWS_AS(r.wait(bounded), crochet::cancelled_error, (void)e);
+    CHECK(r.info().state == crochet::call_state::done);
+    CHECK(crochet::timeout_error().info() == nullptr);   // one made by hand has no facts
+}
+
+TEST(timeout_diagnosis_wait_for, "wait_for's timeout_error says the call never started, or has been running") {
+    set_up();
+    auto g = std::make_shared<gate>();
+    auto blocker = block_reactor(g);
+    CHECK_THROWS_AS(crochet::wait_for(50ms, crochet::named("fetch_page"), [] { return 1; }), crochet::timeout_error, {
+        CHECK(contains(e.what(), "crochet::wait_for(0.05 s) timed out: `fetch_page` has not started: queued for"));
+        CHECK(e.info() && e.info()->state == crochet::call_state::queued);
+    });
+    g->open();
+    CHECK(blocker.wait(bounded));
+    // Running at the timeout: the diagnosis is taken then, before wait_for
+    // waits for the call to return.
+    auto g2 = std::make_shared<gate>();
+    std::thread opener([g2] {
+        g2->entered.wait_for(bounded);
+        std::this_thread::sleep_for(200ms);
+        g2->open();
+    });
+    CHECK_THROWS_AS(crochet::wait_for(50ms, crochet::named("slow_call"), [g2] {
+        g2->entered_promise.set_value();
+        return g2->opened.wait_for(bounded) == std::future_status::ready;
+    }), crochet::timeout_error, {
+        CHECK(contains(e.what(), "crochet::wait_for(0.05 s) timed out: `slow_call` has been running for"));
+        CHECK(contains(e.what(), "on the reactor thread (queued"));
+        CHECK(e.info() && e.info()->state == crochet::call_state::running);
+    });
+    opener.join();
+    // A deferred that never fires (the canceller lets it fail on cancel).
+    CHECK_THROWS_AS(crochet::wait_for(50ms, [] { return crochet::deferred<int32_t>::adopt(never_answer()); }),
+                    crochet::timeout_error, {
+        CHECK(contains(e.what(), "returned a deferred that has not fired"));
+        CHECK(e.info() && e.info()->state == crochet::call_state::waiting);
+    });
+}
+
+TEST(stats_follow_the_workload, "stats() counts submitted, queued behind a blocker, completed, waiting, stashed, maxima") {
+    set_up();
+    (void)crochet::stats();   // a new window for the maxima
+    crochet::reactor_stats before = crochet::stats();
+    auto g = std::make_shared<gate>();
+    auto blocker = block_reactor(g);
+    std::vector<crochet::eventual_result<int32_t>> queued;
+    for (int i = 0; i < 3; i++) queued.push_back(crochet::submit(add, i, 1));
+    std::this_thread::sleep_for(50ms);
+    crochet::reactor_stats s = crochet::stats();
+    CHECK_EQ(s.calls_submitted - before.calls_submitted, 4u);
+    CHECK_EQ(s.queued, 3u);
+    g->open();
+    for (auto &q : queued) q.wait(bounded);
+    auto w = crochet::submit([] { return crochet::deferred<int>::create(); });
+    round_trip();
+    std::uint64_t id = queued[0].stash();
+    s = crochet::stats();
+    CHECK_EQ(s.queued, 0u);
+    CHECK(s.calls_completed - before.calls_completed >= 5u);   // blocker, 3 queued, the round trip
+    CHECK_EQ(s.waiting, before.waiting + 1);
+    CHECK_EQ(s.stashed, before.stashed + 1);
+    CHECK(s.max_callback_seconds >= 0.04);      // the blocker
+    CHECK(s.max_queue_delay_seconds >= 0.04);   // the calls behind it
+    s = crochet::stats();                       // a new window
+    CHECK(s.max_callback_seconds < 0.04);
+    w.cancel();
+    CHECK_THROWS_AS(w.wait(bounded), crochet::cancelled_error, (void)e);
+    (void)crochet::retrieve_result<int32_t>(id);
+    CHECK_EQ(crochet::stats().stashed, before.stashed);
+}
+
+TEST_OWN_PROCESS(stats_before_setup, "stats() before setup throws crochet::error with CROCHET_ESTATE") {
+    CHECK_THROWS_AS(crochet::stats(), crochet::error, CHECK_EQ(e.status(), CROCHET_ESTATE));
+}
+
+TEST(again_at_max_queued, "at the queue's bound submit, wait_for and call_from_thread throw again_error, leak nothing") {
+    set_up();
+    long before = live_tasks();
+    auto g = std::make_shared<gate>();
+    auto blocker = block_reactor(g);
+    crochet::set_max_queued(2);
+    auto a = crochet::submit(add, 1, 1);
+    auto b = crochet::submit([c = counted()] { return 2; });
+    CHECK_THROWS_AS(crochet::submit([c = counted()] { return 3; }), crochet::again_error,
+                    CHECK_EQ(e.status(), CROCHET_EAGAIN));
+    CHECK_THROWS_AS(crochet::submit(add, 1, 2), crochet::again_error, (void)e);
+    CHECK_THROWS_AS(crochet::wait_for(bounded, [c = counted()] { return 4; }), crochet::again_error, (void)e);
+    CHECK_THROWS_AS(crochet::call_from_thread([c = counted()] {}), crochet::again_error, (void)e);
+    CHECK_EQ(live_tasks(), before + 1);   // only b's capture: the refused callables were destroyed at once
+    g->open();
+    CHECK(blocker.wait(bounded));
+    CHECK_EQ(a.wait(bounded), 2);
+    CHECK_EQ(b.wait(bounded), 2);
+    CHECK_EQ(crochet::submit(add, 2, 2).wait(bounded), 4);   // room again
+    crochet::set_max_queued(0);
+    CHECK(after_round_trips([&] { return live_tasks() == before; }));
+}
+
+TEST(again_at_stash_limit, "at the stash's size bound stash() throws again_error; a retrieve makes room") {
+    set_up();
+    crochet::set_stash_limit(crochet::stats().stashed + 1);
+    auto r = crochet::submit(add, 20, 22);
+    CHECK_EQ(r.wait(bounded), 42);
+    std::uint64_t id = r.stash();
+    CHECK_THROWS_AS(r.stash(), crochet::again_error, CHECK_EQ(e.status(), CROCHET_EAGAIN));
+    CHECK_EQ(crochet::retrieve_result<int32_t>(id).wait(bounded), 42);
+    std::uint64_t again = r.stash();
+    CHECK_EQ(crochet::retrieve_result<int32_t>(again).wait(bounded), 42);
+    crochet::set_stash_limit(0);
+    CHECK_THROWS_AS(crochet::set_stash_limit(0, std::chrono::duration<double>(-1)), crochet::error,
+                    CHECK_EQ(e.status(), CROCHET_EINVAL));
+}
+
+TEST_OWN_PROCESS(stash_age_bound, "a result stashed longer than the age bound is dropped; retrieve then fails") {
+    set_up();
+    crochet::set_stash_limit(0, 200ms);
+    auto r = crochet::submit(add, 1, 1);
+    CHECK_EQ(r.wait(bounded), 2);
+    std::uint64_t id = r.stash();
+    CHECK(within_bounded_time([] { return crochet::stats().stashed == 0; }));
+    CHECK_THROWS_AS(crochet::retrieve_result<int32_t>(id), crochet::error, CHECK_EQ(e.status(), CROCHET_ENOTFOUND));
+}
+
+TEST_OWN_PROCESS(stall_warning, "a call blocking the reactor past the threshold gets one WARNING naming it") {
+    log_capture logs;
+    logs.install();
+    crochet::set_stall_warning(100ms);
+    set_up();
+    auto g = std::make_shared<gate>();
+    auto blocker = crochet::submit(crochet::named("stuck_call"), [g] {
+        g->entered_promise.set_value();
+        return g->opened.wait_for(bounded) == std::future_status::ready;
+    });
+    g->entered.wait_for(bounded);
+    auto behind = crochet::submit(add, 1, 1);
+    CHECK(within_bounded_time([&] { return contains(logs.read(), "stalled"); }));
+    std::this_thread::sleep_for(300ms);   // more looks by the watchdog: still one warning
+    g->open();
+    CHECK(blocker.wait(bounded));
+    CHECK_EQ(behind.wait(bounded), 2);
+    CHECK(within_bounded_time([&] { return contains(logs.read(), "free again"); }));
+    CHECK(crochet::log_flush(bounded));
+    std::string text = logs.read();
+    CHECK(contains(text, "30|the reactor thread is stalled: `stuck_call` has been running for"));
+    CHECK(contains(text, "1 call is queued behind it"));
+    CHECK_EQ(text.find("stalled"), text.rfind("stalled"));   // once
+    crochet::set_stall_warning(0s);
+    CHECK_THROWS_AS(crochet::set_stall_warning(-1s), crochet::error, CHECK_EQ(e.status(), CROCHET_EINVAL));
+    crochet::reset_log_handler();
 }
 
 int main(int argc, char **argv) { return harness::main(argc, argv); }
