@@ -4,28 +4,40 @@ import Synchronization
 /// The engine's counters for `crochet_get_stats`: cheap to keep (each is
 /// written by one thread, or rarely), cheap to read every second.
 package enum Stats {
-    /// Results completed, by any path.
-    package static let completed = Atomic<UInt64>(0)
-    /// Per-thread counters of submitted calls: each thread increments its own
-    /// (no cache line shared between submitters); a snapshot sums them.
+    /// Per-thread counters of submitted calls and of completed results: each
+    /// thread increments its own (no cache line shared between threads, no
+    /// atomic read-modify-write); a snapshot sums them. Slot 0 of a thread's
+    /// pair counts submits, slot 1 completions.
     private static let slotsLock = ForkSafeLock()
     nonisolated(unsafe) private static var slots: [UnsafeMutablePointer<UInt64>] = []
 
     /// Counts one submitted call on the calling thread.
-    @inline(__always) package static func countSubmit() {
-        if let slot = cl_tls_submit_slot() {
-            cl_atomic_store_u64(slot, slot.pointee &+ 1)
-        } else {
-            let slot = UnsafeMutablePointer<UInt64>.allocate(capacity: 1)
-            slot.initialize(to: 1)   // kept for the process: a thread's count outlives it
-            slotsLock.withLock { slots.append(slot) }
-            cl_tls_set_submit_slot(slot)
-        }
+    @inline(__always) package static func countSubmit() { bump(0) }
+
+    /// Counts one completed result on the calling thread.
+    @inline(__always) package static func countCompleted() { bump(1) }
+
+    @inline(__always) private static func bump(_ index: Int) {
+        let slot = cl_tls_submit_slot() ?? makeSlots()
+        cl_atomic_store_u64(slot + index, slot[index] &+ 1)
+    }
+
+    private static func makeSlots() -> UnsafeMutablePointer<UInt64> {
+        let pair = UnsafeMutablePointer<UInt64>.allocate(capacity: 2)
+        pair.initialize(repeating: 0, count: 2)   // kept for the process: a thread's counts outlive it
+        slotsLock.withLock { slots.append(pair) }
+        cl_tls_set_submit_slot(pair)
+        return pair
     }
 
     /// Calls submitted so far, all threads.
-    package static var submitted: UInt64 {
-        slotsLock.withLock { slots.reduce(0) { $0 &+ cl_atomic_load_u64($1) } }
+    package static var submitted: UInt64 { total(0) }
+
+    /// Results completed so far, all threads.
+    package static var completed: UInt64 { total(1) }
+
+    private static func total(_ index: Int) -> UInt64 {
+        slotsLock.withLock { slots.reduce(0) { $0 &+ cl_atomic_load_u64($1 + index) } }
     }
 
     package static func lockForFork() { slotsLock.lock() }
@@ -54,7 +66,7 @@ package enum Stats {
     package static func snapshot(of reactor: Reactor) -> Snapshot {
         var s = Snapshot()
         s.callsSubmitted = submitted
-        s.callsCompleted = completed.load(ordering: .relaxed)
+        s.callsCompleted = completed
         s.queued = reactor.queuedCalls(submitted: s.callsSubmitted)
         let loop = reactor.loopCounts
         s.waiting = loop.waiting

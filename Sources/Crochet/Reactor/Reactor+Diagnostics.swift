@@ -20,7 +20,6 @@ extension Reactor {
         loopStatus.begin(symbol, startMs: now)
         body()
         loopStatus.end()
-        publishCounts()   // what the callback added or removed, exact for stats
         let end = cl_coarse_ms()
         let took = end &- now
         if took > maxCallbackMs.load(ordering: .relaxed) { maxCallbackMs.store(took, ordering: .relaxed) }

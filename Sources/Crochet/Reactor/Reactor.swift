@@ -202,13 +202,14 @@ package final class Reactor: @unchecked Sendable {
             if forkedAway { return }
             if timers.count > 0 && runDueTimers() { worked = true }
             if forkedAway { return }
+            if worked { publishCounts() }   // once a turn: stats see the turn's effects
             if worked {
                 // Under constant load, still look at fds every turn.
                 if watchers.count > 0 { poll(timeout: 0) }
                 if forkedAway { return }
                 continue
             }
-            if idleSpin.shouldSpin {
+            if idleSpin.shouldSpin && !Contention.isRecent {
                 let caught = spinForWork(window: idleSpin.window)
                 idleSpin.spun(caughtWork: caught)
                 if caught { continue }
@@ -294,7 +295,9 @@ package final class Reactor: @unchecked Sendable {
             if pauses < Reactor.maximumSpinPauses { pauses <<= 1 }
             i += 1
             if i & 7 == 0 {
-                sched_yield()
+                // A slow yield gave the core to real work: spinning fights it.
+                // What arrived meanwhile was not caught by the spin.
+                if !Contention.yieldWasQuick() { return false }
                 if inbox.hasWork { return true }
                 let now = cl_now_ns()
                 if let deadline = timers.nextDeadline, deadline <= now { return true }

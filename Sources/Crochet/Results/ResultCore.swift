@@ -136,7 +136,7 @@ package class ResultCore: InboxItem, @unchecked Sendable {
         } else {
             timeA.store(now &- timeA.load(ordering: .relaxed), ordering: .relaxed)
         }
-        Stats.completed.add(1, ordering: .relaxed)
+        Stats.countCompleted()
         self.status = status
         self.value = value
         self.outcome = outcome
@@ -203,14 +203,17 @@ package class ResultCore: InboxItem, @unchecked Sendable {
         let reactorWasAsleep = cl_tls_woke_reactor() != 0
         if reactorWasAsleep { cl_tls_set_woke_reactor(0) }
         let budget = SpinPolicy.budget.load(ordering: .relaxed)
-        if !deadline.isPoll && !reactorWasAsleep {
+        if !deadline.isPoll && !reactorWasAsleep && !Contention.isRecent {
             var i = 0
             while i < budget {
                 cl_cpu_relax()
                 if isDone { SpinPolicy.succeeded(); return true }
                 i += 1
                 if i & 15 == 0 {
-                    sched_yield()
+                    // A slow yield: other threads want the core, and spinning
+                    // only delays them and us. (A result found after it was
+                    // not caught by spinning: no credit for the spin.)
+                    if !Contention.yieldWasQuick() { if isDone { return true }; break }
                     if isDone { SpinPolicy.succeeded(); return true }
                     if deadline.hasPassed { break }
                 }
