@@ -7,7 +7,10 @@ public func crochet_wait(_ r: OpaquePointer?, _ timeout: Double,
     guard let r, let deadline = Deadline(seconds: timeout) else { return CROCHET_EINVAL }
     if Engine.inReactorThread { return Status.onReactorThread.rawValue }
     var value = Value.void
-    let s = object(r, as: ResultCore.self).wait(deadline: deadline, value: &value)
+    // The caller's reference keeps r alive: no reference counting here.
+    let s = Unmanaged<ResultCore>.fromOpaque(UnsafeRawPointer(r))._withUnsafeGuaranteedRef {
+        $0.wait(deadline: deadline, value: &value)
+    }
     if s == Status.ok.rawValue { value_out?.pointee = value.c }
     return s
 }

@@ -78,10 +78,12 @@ package final class CallInterface: @unchecked Sendable {
     /// The interface for `signature`, prepared on first use. A one-entry
     /// thread-local cache makes repeated submits of one signature lock-free.
     /// `nil` if libffi cannot prepare it.
-    package static func lookup(_ signature: Signature) -> CallInterface? {
+    package static func lookup(_ signature: Signature) -> Unmanaged<CallInterface>? {
+        // Cached interfaces live forever: handed out unretained (no reference
+        // counting per call).
         if let last = cl_tls_last_interface() {
-            let interface = Unmanaged<CallInterface>.fromOpaque(last).takeUnretainedValue()
-            if interface.signature == signature { return interface }
+            let interface = Unmanaged<CallInterface>.fromOpaque(last)
+            if interface._withUnsafeGuaranteedRef({ $0.signature == signature }) { return interface }
         }
         let interface: CallInterface? = lock.withLock {
             if let found = cache[signature] { return found }
@@ -89,11 +91,10 @@ package final class CallInterface: @unchecked Sendable {
             cache[signature] = made
             return made
         }
-        if let interface {
-            // Cached interfaces live forever, so an unretained pointer is safe.
-            cl_tls_set_last_interface(Unmanaged.passUnretained(interface).toOpaque())
-        }
-        return interface
+        guard let interface else { return nil }
+        let unmanaged = Unmanaged.passUnretained(interface)
+        cl_tls_set_last_interface(unmanaged.toOpaque())
+        return unmanaged
     }
 
     /// Calls `fn` with the argument payloads in `arguments` (one 64-bit slot

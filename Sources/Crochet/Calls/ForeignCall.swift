@@ -16,12 +16,12 @@ package final class ForeignCall: ResultCore, @unchecked Sendable {
 
     /// A call to `function` through `interface`; `fill` stores the argument
     /// payloads into the buffer it is given (`interface.signature.count` slots).
-    package init(function: UnsafeRawPointer, interface: CallInterface, epoch: UInt32,
+    package init(function: UnsafeRawPointer, interface: Unmanaged<CallInterface>, epoch: UInt32,
                  fill: (UnsafeMutablePointer<UInt64>) -> Void) {
         self.function = function
-        self.interfaceReference = Unmanaged.passUnretained(interface)
+        self.interfaceReference = interface
         super.init(epoch: epoch)
-        let count = interface.signature.count
+        let count = interface._withUnsafeGuaranteedRef { $0.signature.count }
         if count > ForeignCall.inlineCapacity {
             let heap = UnsafeMutablePointer<UInt64>.allocate(capacity: count)
             fill(heap)

@@ -22,7 +22,9 @@ package enum Submission {
             if r.isStopping { return (nil, .stopped) }
             guard let interface = CallInterface.lookup(signature) else { return (nil, .outOfMemory) }
             let call = ForeignCall(function: function, interface: interface, epoch: r.epoch, fill: fill)
-            return queue(call, on: r)
+            let status = queue(call, on: r)
+            guard status == .ok else { return (nil, status) }
+            return (call, .ok)
         }
     }
 
@@ -38,9 +40,9 @@ package enum Submission {
         }
         return reactor._withUnsafeGuaranteedRef { r in
             let call = ContextCall(function: function, context: context, invoker: invoker, name: name, epoch: r.epoch)
-            let (queued, status) = queue(call, on: r)
-            if queued == nil { context.release() }
-            return (queued, status)
+            let status = queue(call, on: r)
+            if status != .ok { context.release() }
+            return (status == .ok ? call : nil, status)
         }
     }
 
@@ -62,20 +64,20 @@ package enum Submission {
     /// bound when one is set (`.again` at the bound, `.stopped` once the
     /// reactor stops).
     @inline(__always)
-    package static func queue(_ call: ResultCore, on r: Reactor) -> (ResultCore?, Status) {
-        if r.isStopping { return (nil, .stopped) }
+    package static func queue(_ call: ResultCore, on r: Reactor) -> Status {
+        if r.isStopping { return .stopped }
         let admission = Bounds.admit()
         switch admission {
-        case .refused: return (nil, .again)
+        case .refused: return .again
         case .counted: call.markCounted()
         case .unbounded: break
         }
         guard r.enqueue(call) else {
             if admission == .counted { Bounds.release() }
-            return (nil, .stopped)
+            return .stopped
         }
         Stats.countSubmit()
-        return (call, .ok)
+        return .ok
     }
 
     /// Queues a callback with no result (call_from_thread): bounded like a call.

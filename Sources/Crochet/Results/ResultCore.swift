@@ -32,7 +32,7 @@ package class ResultCore: InboxItem, @unchecked Sendable {
     /// Queued: `timeA` is the submit time. Running or waiting: `timeA` is how
     /// long it was queued, `timeB` the start time. Done: `timeB` is how long
     /// it ran (and waited). See `facts()`.
-    package final let timeA = Atomic<UInt32>(0)
+    package final let timeA: Atomic<UInt32>
     @exclusivity(unchecked) package final var value: Value = .void
     /// The outcome's status, written once by the completer before `done` is
     /// published (every status fits a byte).
@@ -50,8 +50,8 @@ package class ResultCore: InboxItem, @unchecked Sendable {
 
     package init(epoch: UInt32) {
         epochBits = UInt16(truncatingIfNeeded: epoch)
+        timeA = Atomic(cl_coarse_ms())   // the submit time
         super.init()
-        timeA.store(cl_coarse_ms(), ordering: .relaxed)
     }
 
     /// The outcome's status (valid once done).

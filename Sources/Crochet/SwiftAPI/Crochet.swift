@@ -129,8 +129,7 @@ public enum Crochet {
         let (r, status) = Submission.reactor()
         guard let r else { throw CrochetError(status: status) }
         let call = ClosureCall(epoch: r.epoch, name: name, body: body)
-        let (queued, refusal) = Submission.queue(call, on: r)
-        guard queued != nil else { throw CrochetError(status: refusal) }
+        try CrochetError.check(Submission.queue(call, on: r))
         return EventualResult(call)
     }
 
