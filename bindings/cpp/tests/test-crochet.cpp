@@ -1319,6 +1319,7 @@ TEST(call_names, "calls are named by symbol (function pointers), by type (callab
 TEST(timeout_diagnosis_deferred_never_fires, "a wait on a call whose deferred never fires says so in what() and info()") {
     set_up();
     auto r = crochet::submit(crochet::named("never_fires"), [] { return crochet::deferred<int>::create(); });
+    CHECK(within_bounded_time([&] { return r.info().state == crochet::call_state::waiting; }));
     try {
         (void)r.wait(50ms);
         CHECK(!"the wait did not time out");
@@ -1354,20 +1355,20 @@ TEST(timeout_diagnosis_wait_for, "wait_for's timeout_error says the call never s
     auto g2 = std::make_shared<gate>();
     std::thread opener([g2] {
         g2->entered.wait_for(bounded);
-        std::this_thread::sleep_for(200ms);
+        std::this_thread::sleep_for(400ms);
         g2->open();
     });
-    CHECK_THROWS_AS(crochet::wait_for(50ms, crochet::named("slow_call"), [g2] {
+    CHECK_THROWS_AS(crochet::wait_for(200ms, crochet::named("slow_call"), [g2] {
         g2->entered_promise.set_value();
         return g2->opened.wait_for(bounded) == std::future_status::ready;
     }), crochet::timeout_error, {
-        CHECK(contains(e.what(), "crochet::wait_for(0.05 s) timed out: `slow_call` has been running for"));
+        CHECK(contains(e.what(), "crochet::wait_for(0.2 s) timed out: `slow_call` has been running for"));
         CHECK(contains(e.what(), "on the reactor thread (queued"));
         CHECK(e.info() && e.info()->state == crochet::call_state::running);
     });
     opener.join();
     // A deferred that never fires (the canceller lets it fail on cancel).
-    CHECK_THROWS_AS(crochet::wait_for(50ms, [] { return crochet::deferred<int32_t>::adopt(never_answer()); }),
+    CHECK_THROWS_AS(crochet::wait_for(200ms, [] { return crochet::deferred<int32_t>::adopt(never_answer()); }),
                     crochet::timeout_error, {
         CHECK(contains(e.what(), "returned a deferred that has not fired"));
         CHECK(e.info() && e.info()->state == crochet::call_state::waiting);
@@ -1382,7 +1383,7 @@ TEST(stats_follow_the_workload, "stats() counts submitted, queued behind a block
     auto blocker = block_reactor(g);
     std::vector<crochet::eventual_result<int32_t>> queued;
     for (int i = 0; i < 3; i++) queued.push_back(crochet::submit(add, i, 1));
-    std::this_thread::sleep_for(50ms);
+    std::this_thread::sleep_for(150ms);
     crochet::reactor_stats s = crochet::stats();
     CHECK_EQ(s.calls_submitted - before.calls_submitted, 4u);
     CHECK_EQ(s.queued, 3u);
@@ -1393,13 +1394,16 @@ TEST(stats_follow_the_workload, "stats() counts submitted, queued behind a block
     std::uint64_t id = queued[0].stash();
     s = crochet::stats();
     CHECK_EQ(s.queued, 0u);
-    CHECK(s.calls_completed - before.calls_completed >= 5u);   // blocker, 3 queued, the round trip
+    // The blocker and the 3 calls; the round trip's own completion is
+    // published when its callback returns, so it may not be counted yet.
+    CHECK(s.calls_completed - before.calls_completed >= 4u);
     CHECK_EQ(s.waiting, before.waiting + 1);
     CHECK_EQ(s.stashed, before.stashed + 1);
-    CHECK(s.max_callback_seconds >= 0.04);      // the blocker
-    CHECK(s.max_queue_delay_seconds >= 0.04);   // the calls behind it
-    s = crochet::stats();                       // a new window
-    CHECK(s.max_callback_seconds < 0.04);
+    CHECK(s.max_callback_seconds >= 0.1);      // the blocker
+    CHECK(s.max_queue_delay_seconds >= 0.1);   // the calls behind it
+    s = crochet::stats();                      // a new window
+    CHECK(s.max_callback_seconds < 0.1);
+    CHECK(within_bounded_time([&] { return crochet::stats().calls_completed - before.calls_completed >= 5u; }));
     w.cancel();
     CHECK_THROWS_AS(w.wait(bounded), crochet::cancelled_error, (void)e);
     (void)crochet::retrieve_result<int32_t>(id);
