@@ -109,16 +109,16 @@ private extension Signature {
 struct CallInterfaceTests {
     @Test("one interface is prepared per signature and reused")
     func cached() throws {
-        let a = try #require(CallInterface.lookup(cycling(32)))
-        let b = try #require(CallInterface.lookup(cycling(32)))
+        let a = try #require(CallInterface.lookup(cycling(32))).takeUnretainedValue()
+        let b = try #require(CallInterface.lookup(cycling(32))).takeUnretainedValue()
         #expect(a === b)
         #expect(a.signature == cycling(32))
-        let c = try #require(CallInterface.lookup(cycling(32, offset: 1)))
+        let c = try #require(CallInterface.lookup(cycling(32, offset: 1))).takeUnretainedValue()
         #expect(c !== a)
         // The thread-local one-entry cache must not return the last interface
         // for a different signature.
-        let d = try #require(CallInterface.lookup(cycling(3)))
-        let e = try #require(CallInterface.lookup(cycling(4)))
+        let d = try #require(CallInterface.lookup(cycling(3))).takeUnretainedValue()
+        let e = try #require(CallInterface.lookup(cycling(4))).takeUnretainedValue()
         #expect(d.signature == cycling(3))
         #expect(e.signature == cycling(4))
     }
@@ -131,7 +131,7 @@ struct CallInterfaceTests {
             var mine: [ObjectIdentifier] = []
             for _ in 0..<50 {
                 for s in signatures {
-                    if let i = CallInterface.lookup(s) { mine.append(ObjectIdentifier(i)) }
+                    if let i = CallInterface.lookup(s) { mine.append(ObjectIdentifier(i.takeUnretainedValue())) }
                 }
             }
             found.withLock { $0.append(mine) }

@@ -109,6 +109,14 @@ static inline double harness_now(void) {
     return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
+/* How much slower than native the test runs (valgrind, ASan): a factor for
+ * the upper bounds a test puts on how long something takes. */
+static inline double harness_slowdown(void) {
+    const char *s = getenv("CROCHET_TEST_SLOWDOWN");
+    double f = s ? atof(s) : 1.0;
+    return f >= 1.0 ? f : 1.0;
+}
+
 /* A one-shot latch: open it from any thread, wait for it with a bound. */
 typedef struct latch {
     pthread_mutex_t mutex;

@@ -39,8 +39,11 @@ limit="${TEST_TIMEOUT:-30}"
 passed=0; failed=0; failures=()
 
 runner=()
+# Timing bounds in tests (harness_slowdown()) stretch under instrumentation.
+export CROCHET_TEST_SLOWDOWN=1
 if [ "${ASAN:-0}" = 1 ]; then
     limit=$((limit * 3))
+    export CROCHET_TEST_SLOWDOWN=3
 elif [ "${VALGRIND:-0}" = 1 ]; then
     # Fork children skip the leak check (they abandon what they inherited by
     # design: tools/fork-child-no-leak-check.c); every other process is checked.
@@ -54,6 +57,7 @@ elif [ "${VALGRIND:-0}" = 1 ]; then
             valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite
             --show-leak-kinds=definite --num-callers=40 --suppressions=Tests/c/valgrind.supp)
     limit=$((limit * 4))
+    export CROCHET_TEST_SLOWDOWN=20
 fi
 
 for src in Tests/c/test-*.c; do
