@@ -40,9 +40,13 @@ let package = Package(
     products: [
         .library(name: "Crochet", targets: ["Crochet"]),
         .library(name: "crochet", type: .dynamic, targets: ["CrochetC"]),
+        // Optional: swift-log and swift-metrics bridges (see README).
+        .library(name: "CrochetObservability", targets: ["CrochetObservability"]),
     ],
     dependencies: [
         .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.4.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.5.0"),
     ],
     targets: [
         .systemLibrary(name: "CFFI", pkgConfig: "libffi",
@@ -51,6 +55,15 @@ let package = Package(
         .target(
             name: "Crochet",
             dependencies: ["CFFI", "CLinux"],
+            swiftSettings: libraryLanguage
+        ),
+        .target(
+            name: "CrochetObservability",
+            dependencies: [
+                "Crochet",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+            ],
             swiftSettings: libraryLanguage
         ),
         .systemLibrary(name: "CCrochetHeader"),
@@ -76,6 +89,16 @@ let package = Package(
         .testTarget(
             name: "CrochetTests",
             dependencies: ["Crochet"],
+            swiftSettings: [.swiftLanguageMode(.v6)]
+        ),
+        .testTarget(
+            name: "CrochetObservabilityTests",
+            dependencies: [
+                "CrochetObservability",
+                "Crochet",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "MetricsTestKit", package: "swift-metrics"),
+            ],
             swiftSettings: [.swiftLanguageMode(.v6)]
         ),
     ]
