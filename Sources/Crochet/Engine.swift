@@ -235,11 +235,13 @@ package enum Engine {
         AsyncWaiters.lock.lock()
         Stats.lockForFork()
         SymbolNames.lockForFork()
+        Failure.backtraceLock.lock()
         Log.lockForFork()
     }
 
     private static func afterForkInParent() {
         Log.unlockAfterFork()
+        Failure.backtraceLock.unlock()
         SymbolNames.unlockAfterFork()
         Stats.unlockAfterFork()
         AsyncWaiters.lock.unlock()
@@ -250,6 +252,7 @@ package enum Engine {
 
     private static func afterForkInChild() {
         Log.resetAfterFork()
+        Failure.backtraceLock.reinitialize()
         SymbolNames.reinitializeAfterFork()
         Stats.reinitializeAfterFork()
         AsyncWaiters.lock.reinitialize()

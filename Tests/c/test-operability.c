@@ -217,6 +217,18 @@ static void on_reactor_add_timer_and_reader(void *ctx) {
     ASSERT_OK(crochet_add_reader(fds[0], on_readable, NULL, NULL));
 }
 
+/* Right after setup, stats count nothing: the library's own warm-up is not a call. */
+TEST(stats_start_at_zero) {
+    ASSERT_OK(crochet_setup());
+    crochet_stats s;
+    s.size = sizeof s;
+    ASSERT_OK(crochet_get_stats(&s));
+    ASSERT_EQ(s.calls_submitted, 0);
+    ASSERT_EQ(s.calls_completed, 0);
+    ASSERT_EQ(s.queued, 0);
+    ASSERT_EQ(s.stashed, 0);
+}
+
 /* Stats counters move as a scripted workload says: submitted, completed, queued behind a blocker, waiting, timers, readers, stashed, and the maxima over the window. */
 TEST(stats_follow_the_workload) {
     ASSERT_OK(crochet_setup());

@@ -30,6 +30,13 @@ package enum Stats {
         return pair
     }
 
+    /// Takes back completions this thread counted that were not the user's
+    /// (the warm-up's own results).
+    package static func forgetCompletions(_ n: UInt64) {
+        let slot = cl_tls_submit_slot() ?? makeSlots()
+        cl_atomic_store_u64(slot + 1, slot[1] &- n)
+    }
+
     /// Calls submitted so far, all threads.
     package static var submitted: UInt64 { total(0) }
 

@@ -50,8 +50,28 @@ enum WarmUp {
         jobs.removeAll()
         var threads: [UInt64] = [0]
         threads.removeAll()
-        // libffi interfaces (the cache's `swift_once` and dictionary).
+        // libffi interfaces (the cache's `swift_once` and dictionary), and the
+        // paths application threads take: calls with arguments inline and on
+        // the heap, closures, waits, the stash, owned values.
         _ = CallInterface.lookup(Signature(returnType: .void, count: 0))
+        for count in [2, 6] {
+            var signature = Signature(returnType: .int64, count: count)
+            for i in 0..<count { signature.setArgument(i, .int64) }
+            if let interface = CallInterface.lookup(signature) {
+                let call = ForeignCall(function: UnsafeRawPointer(bitPattern: 1)!, interface: interface,
+                                       epoch: reactor.epoch) { slots in for i in 0..<count { slots[i] = 0 } }
+                _ = call.facts()
+                _ = call.diagnosticSymbol
+            }
+        }
+        let closure = ContextCall(function: UnsafeRawPointer(bitPattern: 1)!, context: .none,
+                                  invoker: { _, _ in .void }, epoch: reactor.epoch)
+        closure.fail(failure)
+        _ = closure.waitFor(deadline: .poll, handOver: true, waiter: "warm-up")
+        _ = ClosureCall(epoch: reactor.epoch) { _, _ in }
+        _ = Stats.submitted
+        _ = SymbolNames.text("warm-up")
+        Stats.forgetCompletions(2)   // the two results failed here are not the user's
         // The store of stashed results.
         ResultStore.warmUp()
         // Log records' queue and formatting (nothing is emitted).

@@ -387,6 +387,9 @@ package final class Reactor: @unchecked Sendable {
             }
             pending = inbox.takeAll(into: &batch).count
         }
+        // Jobs not started never start: dropped before any waiter is woken
+        // (a woken waiter could otherwise free a worker that takes one).
+        if workersStarted { workers.dropQueued() }
         for result in registry.removeAll() {
             result.awaitedDeferred = nil
             result.fail(Failure.stopped)

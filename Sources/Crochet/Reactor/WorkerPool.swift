@@ -174,19 +174,28 @@ package final class WorkerPool: @unchecked Sendable {
         cl_monitor_unlock(monitor)
     }
 
+    /// Reactor thread. Stops taking jobs: those not yet started never start,
+    /// and what they hold is released here.
+    package func dropQueued() {
+        cl_monitor_lock(monitor)
+        stopping = true
+        let dropped = queue[head...].compactMap { $0 }
+        queue.removeAll()
+        head = 0
+        cl_monitor_broadcast(monitor)
+        cl_monitor_unlock(monitor)
+        for job in dropped where job.claim() { job.dispose() }
+    }
+
     /// Reactor thread. Drops jobs not yet started, lets running ones finish,
     /// joins every worker (within `joinTimeout` ns in all, < 0: no bound;
     /// never the thread that is calling `exit()`, which waits for the
     /// reactor), and releases what the dropped jobs held.
     package func stop(joinTimeout: Int64 = -1) {
+        dropQueued()
         cl_monitor_lock(monitor)
-        stopping = true
         let toJoin = threads
         threads.removeAll()
-        var dropped = queue[head...].compactMap { $0 }
-        queue.removeAll()
-        head = 0
-        cl_monitor_broadcast(monitor)
         cl_monitor_unlock(monitor)
         let deadline = joinTimeout < 0 ? Int64.max : cl_now_ns() + joinTimeout
         let exiting = Engine.exitingThread.load(ordering: .acquiring)
@@ -197,8 +206,6 @@ package final class WorkerPool: @unchecked Sendable {
         let ranLate = leftovers
         leftovers.removeAll()
         cl_monitor_unlock(monitor)
-        for job in dropped where job.claim() { job.dispose() }
         for job in ranLate { job.dispose() }
-        dropped.removeAll()
     }
 }

@@ -16,7 +16,7 @@ public final class Failure: @unchecked Sendable, CustomStringConvertible {
     package init(code: Int32, message: String, error: (any Error)? = nil, skipFrames: Int = 1) {
         self.code = code
         self.messagePointer = strdup(message) ?? Failure.emptyString()
-        self.tracebackPointer = cl_capture_backtrace(Int32(skipFrames)) ?? Failure.emptyString()
+        self.tracebackPointer = Failure.captureBacktrace(skip: skipFrames) ?? Failure.emptyString()
         self.error = error
     }
 
@@ -32,8 +32,17 @@ public final class Failure: @unchecked Sendable, CustomStringConvertible {
     package init(code: Int32, cMessage: UnsafePointer<CChar>?, skipFrames: Int) {
         self.code = code
         self.messagePointer = cMessage.flatMap { strdup($0) } ?? strdup("") ?? Failure.emptyString()
-        self.tracebackPointer = cl_capture_backtrace(Int32(skipFrames)) ?? Failure.emptyString()
+        self.tracebackPointer = Failure.captureBacktrace(skip: skipFrames) ?? Failure.emptyString()
         self.error = nil
+    }
+
+    /// Serialises backtrace captures with `fork()` (the fork handlers take
+    /// the lock): a child never inherits the unwinder's (or a sanitizer's
+    /// backtrace interceptor's) locks held by a capture in another thread.
+    package static let backtraceLock = ForkSafeLock()
+
+    private static func captureBacktrace(skip: Int) -> UnsafeMutablePointer<CChar>? {
+        backtraceLock.withLock { cl_capture_backtrace(Int32(skip + 1)) }
     }
 
     private static func emptyString() -> UnsafeMutablePointer<CChar> {
