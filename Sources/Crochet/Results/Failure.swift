@@ -42,7 +42,7 @@ public final class Failure: @unchecked Sendable, CustomStringConvertible {
     package static let backtraceLock = ForkSafeLock()
 
     private static func captureBacktrace(skip: Int) -> UnsafeMutablePointer<CChar>? {
-        backtraceLock.withLock { cl_capture_backtrace(Int32(skip + 1)) }
+        backtraceLock.withLock { cl_capture_backtrace(Int32(skip)) }   // frames in the library are skipped anyway
     }
 
     private static func emptyString() -> UnsafeMutablePointer<CChar> {
