@@ -341,11 +341,11 @@ char *cl_symbol_name(const void *address) {
     return strdup(text);
 }
 
-static __thread uint64_t *submit_slot;
+CL_TLS uint64_t *submit_slot;
 
 uint64_t *cl_tls_submit_slot(void) { return submit_slot; }
 void cl_tls_set_submit_slot(uint64_t *slot) { submit_slot = slot; }
 
-static __thread int woke_reactor;
+CL_TLS int woke_reactor;
 int cl_tls_woke_reactor(void) { return woke_reactor; }
 void cl_tls_set_woke_reactor(int woke) { woke_reactor = woke; }
