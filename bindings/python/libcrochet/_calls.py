@@ -31,6 +31,10 @@ from ._status import error_for_status
 
 _VOID = _native.Value(_native.TYPE_VOID)
 
+# Set by twistedreactor.install(): maps what a function returned to a
+# Deferred that follows it (a Twisted Deferred, a coroutine) or returns it.
+adapt_result = None
+
 
 class PythonCall:
     """A Python function and its arguments until it runs on the reactor
@@ -48,6 +52,8 @@ class PythonCall:
         self.function = self.args = self.kwargs = None
         try:
             result = function(*args, **kwargs)
+            if adapt_result is not None and not isinstance(result, Deferred):
+                result = adapt_result(result)
         except BaseException as e:
             tb = e.__traceback__
             if tb is not None and tb.tb_frame.f_code is PythonCall.run.__code__:

@@ -22,6 +22,9 @@ import time
 
 EXIT_TIMEOUT = 5.0
 _registered = False
+# hook(seconds left) for each, after the drain and before the reactor stops
+# (twistedreactor: Twisted's own shutdown, which may take loop turns).
+before_stop = []
 
 
 def register():
@@ -75,6 +78,8 @@ def _stop_reactor():
             return
         deadline = time.monotonic() + EXIT_TIMEOUT
         _drain(EXIT_TIMEOUT)
+        for hook in list(before_stop):
+            hook(max(0.0, deadline - time.monotonic()))
         lib.crochet_stop()
         pid, tid = _reactor_thread or (None, None)
         task = "/proc/self/task/%d" % tid if pid == os.getpid() else None

@@ -11,6 +11,8 @@ The key is the address of a live Python object, so no native pointer can be
 mistaken for one while it is held; `get` maps a pointer back to the object.
 """
 
+import ctypes
+
 from . import _native
 
 _cells = {}   # key -> [obj], until the engine's destroy(key)
@@ -51,5 +53,9 @@ def _destroy(ctx, _pop=_cells.pop):
 
 
 # destroy(ctx) for everything hold() made. Never freed: the engine may call
-# it until the process ends.
+# it until the process ends, also while Python clears this module at exit
+# (an object freed then, such as a Deferred in a reference cycle, releases
+# what the engine holds for it), so one reference to it is nobody's. It
+# keeps _destroy, and so _cells and what is held, alive.
 DROP = _native.CTX_FN(_destroy)
+ctypes.pythonapi.Py_IncRef(ctypes.py_object(DROP))

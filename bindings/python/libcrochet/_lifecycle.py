@@ -18,6 +18,7 @@ from . import _native
 
 _lock = threading.RLock()
 _mode = None   # (mode, pid): "setup" or "no_setup", in process pid
+_start_hooks = []   # when_started(hook)
 
 
 def mode():
@@ -30,6 +31,18 @@ def _started(how):
     _mode = (how, os.getpid())
     _logging.install()
     _exit.register()
+    for hook in list(_start_hooks):
+        hook()
+
+
+def when_started(hook):
+    """Calls hook() (in the calling thread) whenever the library is
+    initialized in a process, by setup() or no_setup(), and now if it
+    already is (twistedreactor starts Twisted's reactor this way)."""
+    with _lock:
+        _start_hooks.append(hook)
+        if mode() is not None:
+            hook()
 
 
 def setup():

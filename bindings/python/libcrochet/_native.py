@@ -50,6 +50,7 @@ FIELD_OF_TYPE = {
 CTX_FN = CFUNCTYPE(None, c_void_p)                   # void (*)(void *ctx), also destroy
 CANCELLER_FN = CFUNCTYPE(None, c_void_p, c_void_p)   # crochet_canceller
 LOG_FN = CFUNCTYPE(None, c_int, c_char_p, c_void_p)  # crochet_log_fn
+FD_FN = CFUNCTYPE(None, c_int, c_void_p)             # void (*)(int fd, void *ctx)
 NO_CTX_FN = CTX_FN()                                 # NULL
 NO_CANCELLER = CANCELLER_FN()                        # NULL
 NO_LOG_HANDLER = LOG_FN()                            # NULL: the library's default
@@ -238,6 +239,11 @@ def _declare(lib):
     fn("crochet_call_later", c_int, out, c_double, CTX_FN, vp, CTX_FN)
     fn("crochet_delayed_call_cancel", c_int, vp)
     fn("crochet_delayed_call_release", None, vp)
+    fn("crochet_add_reader", c_int, c_int, FD_FN, vp, CTX_FN)
+    fn("crochet_remove_reader", c_int, c_int)
+    fn("crochet_add_writer", c_int, c_int, FD_FN, vp, CTX_FN)
+    fn("crochet_remove_writer", c_int, c_int)
+    fn("crochet_add_shutdown_trigger", c_int, CTX_FN, vp, CTX_FN)
     fn("crochet_set_log_handler", c_int, LOG_FN, vp, CTX_FN)
     fn("crochet_log_flush", c_int, c_double)
 

@@ -111,3 +111,69 @@ def keep_until_run(objects):
     refused the no-op (stopping; or CROCHET_EAGAIN, the call took the last
     place under set_max_queued), and then the objects are not kept."""
     return lib.crochet_call_from_thread(_NOOP, _held.hold(objects), _held.DROP)
+
+
+# ---------------------------------------------------------------------------
+# File descriptors and shutdown triggers
+# ---------------------------------------------------------------------------
+
+def _run_fd(fd, ctx):
+    """The watcher callback (reactor thread): f(fd); logs errors."""
+    try:
+        f = _held.get(ctx)
+        if f is not None:
+            f(fd)
+    except BaseException:
+        try:
+            logger.exception("Unhandled error in a file descriptor callback")
+        except BaseException:
+            pass
+
+
+_RUN_FD = _native.FD_FN(_run_fd)   # never freed
+
+
+def _fd(fd, what):
+    if not isinstance(fd, int):
+        fd = fd.fileno()
+    if isinstance(fd, bool) or not isinstance(fd, int):
+        raise TypeError("%s needs a file descriptor (an int or an object with fileno())" % what)
+    return fd
+
+
+def add_reader(fd, f):
+    """Reactor thread only. Calls f(fd) on the reactor thread while fd (an
+    int, or an object with fileno()) is readable or has an error or hang-up,
+    level-triggered like Twisted's addReader. A second add_reader for fd
+    replaces f. ValueError for an fd that cannot be polled (a regular file);
+    RuntimeError off the reactor thread."""
+    fd = _fd(fd, "add_reader()")
+    _check_callable(f, "add_reader()")
+    check(lib.crochet_add_reader(fd, _RUN_FD, _held.hold(f), _held.DROP), "add_reader()")
+
+
+def add_writer(fd, f):
+    """Reactor thread only. As add_reader, for writability."""
+    fd = _fd(fd, "add_writer()")
+    _check_callable(f, "add_writer()")
+    check(lib.crochet_add_writer(fd, _RUN_FD, _held.hold(f), _held.DROP), "add_writer()")
+
+
+def remove_reader(fd):
+    """Reactor thread only. Stops watching fd for reading (no callback runs
+    for it afterwards). Nothing happens for an fd not watched."""
+    check(lib.crochet_remove_reader(_fd(fd, "remove_reader()")), "remove_reader()")
+
+
+def remove_writer(fd):
+    """Reactor thread only. As remove_reader, for the writer."""
+    check(lib.crochet_remove_writer(_fd(fd, "remove_writer()")), "remove_writer()")
+
+
+def add_shutdown_trigger(f, *args, **kwargs):
+    """Any thread. Runs f(*args, **kwargs) on the reactor thread when the
+    reactor stops, before pending results fail with ReactorStopped (the
+    latest registered runs first). ReactorStopped once stopping has begun."""
+    _check_callable(f, "add_shutdown_trigger()")
+    check(lib.crochet_add_shutdown_trigger(_RUN, _held.hold(_Scheduled(f, args, kwargs)),
+                                           _held.DROP), "add_shutdown_trigger()")

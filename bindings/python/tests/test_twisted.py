@@ -1,0 +1,373 @@
+"""Twisted on libcrochet's reactor (libcrochet.twistedreactor), tried as a
+crochet user would: each scenario is a small program run in a child process
+(the reactor is installed once per process), from plain threads, with a
+time limit."""
+
+import textwrap
+import time
+
+import pytest
+
+pytest.importorskip("twisted")
+
+from helpers import run_python  # noqa: E402
+
+# Every scenario starts so: Twisted on libcrochet, a web server on localhost.
+PRELUDE = """
+import ctypes, sys, threading, time
+from libcrochet import twistedreactor
+twistedreactor.install()
+import libcrochet
+libcrochet.setup()
+from twisted.internet import defer, endpoints, protocol, reactor, task
+from twisted.python import threadable
+from twisted.web import resource, server
+from twisted.web.client import Agent, HTTPConnectionPool, readBody
+
+class Page(resource.Resource):
+    isLeaf = True
+    def __init__(self):
+        super().__init__()
+        self.lost = []        # requests whose connection went away unfinished
+        self.hanging = defer.Deferred()
+    def render_GET(self, request):
+        if request.path == b"/hang":
+            request.notifyFinish().addErrback(lambda f: (self.lost.append(request.path),
+                                                         self.hanging.callback(None)))
+            return server.NOT_DONE_YET
+        return b"page " + request.path + b" " + str(threadable.isInIOThread()).encode()
+
+page = Page()
+
+@libcrochet.wait_for(10)
+def listen():
+    site = server.Site(page)
+    return endpoints.TCP4ServerEndpoint(reactor, 0, interface="127.0.0.1").listen(site)
+
+port = listen()
+URL = "http://127.0.0.1:%d" % port.getHost().port
+"""
+
+
+def run(body, timeout=60, limit=None):
+    """Runs PRELUDE + body in a child process; it must print OK and log
+    no unhandled error. limit: the most seconds the whole run may take."""
+    started = time.monotonic()
+    done = run_python(PRELUDE + textwrap.dedent(body), timeout=timeout)
+    elapsed = time.monotonic() - started
+    out = done.stdout + done.stderr
+    assert done.returncode == 0, out
+    assert "OK" in done.stdout.split(), out
+    for bad in ("Unhandled", "Traceback", "Exception ignored"):
+        assert bad not in done.stderr, out
+    if limit is not None:
+        assert elapsed < limit, "took %.1f s:\n%s" % (elapsed, out)
+    return done
+
+
+def test_web_server_and_agent_from_threads():
+    run("""
+        agent = Agent(reactor)
+
+        @libcrochet.wait_for(10)
+        def fetch(path):
+            assert threadable.isInIOThread() and libcrochet.in_reactor_thread()
+            return agent.request(b"GET", (URL + path).encode()).addCallback(readBody)
+
+        @libcrochet.wait_for(10)
+        def state():
+            return reactor.running, threadable.isInIOThread()
+
+        assert state() == (True, True)
+        assert not threadable.isInIOThread()   # the main thread is not the reactor's
+        assert fetch("/a") == b"page /a True"
+        got = {}
+        def worker(i):
+            got[i] = fetch("/t%d" % i)
+        threads = [threading.Thread(target=worker, args=(i,)) for i in range(4)]
+        for t in threads: t.start()
+        for t in threads: t.join(10)
+        assert got == {i: b"page /t%d True" % i for i in range(4)}, got
+        print("OK")
+    """, limit=30)
+
+
+def test_async_def_fetch():
+    run("""
+        @libcrochet.wait_for(10)
+        async def fetch(path):
+            agent = Agent(reactor)
+            response = await agent.request(b"GET", (URL + path).encode())
+            body = await readBody(response)
+            await task.deferLater(reactor, 0.01, lambda: None)
+            return response.code, body
+
+        assert fetch("/async") == (200, b"page /async True")
+
+        @libcrochet.wait_for(10)
+        async def failing():
+            await task.deferLater(reactor, 0.01, lambda: None)
+            raise KeyError("from a coroutine")
+
+        try:
+            failing()
+        except KeyError as e:
+            assert e.args == ("from a coroutine",)
+        else:
+            raise AssertionError("no exception")
+
+        result = libcrochet.run_in_reactor(failing.__wrapped__)()
+        try:
+            result.wait(10)
+        except KeyError:
+            assert "from a coroutine" in result.original_failure().getTraceback()
+        else:
+            raise AssertionError("no exception")
+        print("OK")
+    """, limit=30)
+
+
+def test_one_mib_echo_over_tcp_endpoints():
+    run("""
+        class Echo(protocol.Protocol):
+            def dataReceived(self, data):
+                self.transport.write(data)
+
+        class Collect(protocol.Protocol):
+            def __init__(self, expected):
+                self.expected, self.chunks, self.size = expected, [], 0
+                self.done = defer.Deferred()
+            def dataReceived(self, data):
+                self.chunks.append(data)
+                self.size += len(data)
+                if self.size >= self.expected:
+                    self.transport.loseConnection()
+                    self.done.callback(b"".join(self.chunks))
+
+        @libcrochet.wait_for(10)
+        def listen_echo():
+            return endpoints.TCP4ServerEndpoint(reactor, 0, interface="127.0.0.1").listen(
+                protocol.Factory.forProtocol(Echo))
+
+        echo_port = listen_echo().getHost().port
+        payload = bytes(range(256)) * 4096   # 1 MiB
+
+        @libcrochet.wait_for(30)
+        async def echo(data):
+            client = endpoints.TCP4ClientEndpoint(reactor, "127.0.0.1", echo_port)
+            proto = await endpoints.connectProtocol(client, Collect(len(data)))
+            proto.transport.write(data)
+            return await proto.done
+
+        assert len(payload) == 1 << 20
+        assert echo(payload) == payload
+        assert echo(payload[:1000]) == payload[:1000]
+        print("OK")
+    """, limit=60)
+
+
+def test_many_threads_fetching_at_once():
+    run("""
+        pool = HTTPConnectionPool(reactor, persistent=True)
+        pool.maxPersistentPerHost = 8
+        agent = Agent(reactor, pool=pool)
+
+        @libcrochet.wait_for(30)
+        def fetch(path):
+            return agent.request(b"GET", (URL + path).encode()).addCallback(readBody)
+
+        errors, got = [], {}
+        barrier = threading.Barrier(16)
+        def worker(i):
+            try:
+                barrier.wait(10)
+                got[i] = [fetch("/%d/%d" % (i, j)) for j in range(20)]
+            except BaseException as e:
+                errors.append(e)
+        threads = [threading.Thread(target=worker, args=(i,)) for i in range(16)]
+        for t in threads: t.start()
+        for t in threads: t.join(60)
+        assert not errors, errors
+        for i in range(16):
+            assert got[i] == [b"page /%d/%d True" % (i, j) for j in range(20)], got[i]
+        print("OK")
+    """, timeout=120, limit=90)
+
+
+def test_timeout_cancels_the_deferred():
+    run("""
+        agent = Agent(reactor)
+
+        @libcrochet.wait_for(0.5)
+        def fetch_hanging():
+            return agent.request(b"GET", (URL + "/hang").encode()).addCallback(readBody)
+
+        started = time.monotonic()
+        try:
+            fetch_hanging()
+        except libcrochet.TimeoutError as e:
+            assert "wait_for(" in str(e), e
+        else:
+            raise AssertionError("no timeout")
+        assert time.monotonic() - started < 5
+
+        @libcrochet.wait_for(10)
+        def server_saw_it_go():     # the cancel closed the connection
+            return page.hanging.addCallback(lambda _: list(page.lost))
+
+        assert server_saw_it_go() == [b"/hang"]
+
+        # cancel() of a run_in_reactor call: the Twisted Deferred is cancelled.
+        cancelled = []
+        @libcrochet.run_in_reactor
+        def pending():
+            return defer.Deferred(lambda d: cancelled.append(True))
+        result = pending()
+        libcrochet.wait_for(10)(lambda: None)()
+        result.cancel()
+        try:
+            result.wait(10)
+        except defer.CancelledError as e:      # crochet's exception ...
+            assert isinstance(e, libcrochet.CancelledError)   # ... and ours
+        assert cancelled == [True]
+        assert result.info().state == "done"
+        print("OK")
+    """, limit=30)
+
+
+def test_ctypes_native_call_on_the_same_reactor():
+    run("""
+        libc = ctypes.CDLL(None)
+        libc.labs.argtypes, libc.labs.restype = [ctypes.c_long], ctypes.c_long
+        libc.pthread_self.argtypes, libc.pthread_self.restype = [], ctypes.c_ulong
+
+        native_thread = libcrochet.run_in_reactor(libc.pthread_self)().wait(10)
+        assert libcrochet.wait_for(10)(libc.labs)(-42) == 42
+
+        @libcrochet.wait_for(10)
+        def twisted_thread():     # the IO thread Twisted registered, and this one
+            return threadable.ioThread, threading.get_ident()
+
+        assert twisted_thread() == (native_thread, native_thread)
+
+        # Interleaved: native calls between Twisted timers and fetches.
+        agent = Agent(reactor)
+        @libcrochet.run_in_reactor
+        def fetch(path):
+            return agent.request(b"GET", (URL + path).encode()).addCallback(readBody)
+
+        fetches = [fetch("/n%d" % i) for i in range(5)]
+        natives = [libcrochet.run_in_reactor(libc.labs)(-i) for i in range(100)]
+        assert [r.wait(10) for r in natives] == list(range(100))
+        assert [r.wait(10) for r in fetches] == [b"page /n%d True" % i for i in range(5)]
+        print("OK")
+    """, limit=30)
+
+
+def test_shutdown_triggers_and_stop():
+    """reactor.stop() runs Twisted's shutdown (a "before" trigger's Deferred
+    is waited for), then libcrochet's reactor stops."""
+    done = run("""
+        def before():
+            print("before")
+            return task.deferLater(reactor, 0.1, lambda: print("before done"))
+        reactor.addSystemEventTrigger("before", "shutdown", before)
+        reactor.addSystemEventTrigger("after", "shutdown", lambda: print("after"))
+
+        @libcrochet.run_in_reactor
+        def hang():
+            return defer.Deferred()
+        pending = hang()
+        reactor.callFromThread(reactor.stop)
+        try:
+            pending.wait(10)
+        except libcrochet.ReactorStopped:
+            pass
+        sys.stdout.flush()
+        try:
+            libcrochet.run_in_reactor(lambda: None)().wait(10)
+        except libcrochet.ReactorStopped:
+            print("OK")
+    """, limit=20)
+    assert done.stdout.split() == ["before", "before", "done", "after", "OK"], done.stdout
+
+
+def test_libcrochet_stop_runs_twisted_shutdown_and_exit_is_prompt():
+    done = run("""
+        reactor.addSystemEventTrigger("before", "shutdown", lambda: print("before"))
+        reactor.addSystemEventTrigger("during", "shutdown", lambda: print("during"))
+        libcrochet.wait_for(10)(lambda: reactor.callInThread(time.sleep, 0.01))()
+        libcrochet.stop()
+        time.sleep(0.5)
+        print("OK")
+    """, limit=15)
+    assert done.stdout.split() == ["before", "during", "OK"], done.stdout
+    # At exit, with a listening port, open connections and the thread pool
+    # started: Twisted shuts down in the binding's exit, quickly.
+    done = run("""
+        pool = HTTPConnectionPool(reactor, persistent=True)
+        agent = Agent(reactor, pool=pool)
+        @libcrochet.wait_for(10)
+        def fetch(path):
+            reactor.addSystemEventTrigger("after", "shutdown", lambda: print("shut down"))
+            reactor.callInThread(time.sleep, 0.01)
+            return agent.request(b"GET", (URL + path).encode()).addCallback(readBody)
+        assert fetch("/x") == b"page /x True"
+        print("OK")
+        sys.stdout.flush()
+    """, limit=15)
+    assert done.stdout.split() == ["OK", "shut", "down"], done.stdout
+
+
+def test_reactor_run_on_the_main_thread():
+    """A plain Twisted program: reactor.run() runs libcrochet's reactor on
+    the calling thread (no_setup() and run()); other threads call in."""
+    done = run_python("""
+        import threading
+        from libcrochet import twistedreactor
+        twistedreactor.install()
+        import libcrochet
+        from twisted.internet import reactor, task
+        from twisted.python import threadable
+
+        @libcrochet.wait_for(10)
+        def later():
+            return task.deferLater(reactor, 0.05, lambda: threadable.isInIOThread())
+
+        results = []
+        def client():
+            results.append(later())
+            reactor.callFromThread(reactor.stop)
+        reactor.callWhenRunning(threading.Thread(target=client).start)
+        reactor.callLater(0.01, results.append, "timer")
+        reactor.run()
+        assert results == ["timer", True], results
+        assert threadable.isInIOThread()   # this thread ran it
+        print("OK")
+    """, timeout=30)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.stdout.strip() == "OK", done.stdout + done.stderr
+
+
+def test_install_after_setup_and_plain_functions_unchanged():
+    done = run_python("""
+        import libcrochet
+        libcrochet.setup()
+        from libcrochet import twistedreactor
+        twistedreactor.install()
+        from twisted.internet import reactor, task
+
+        @libcrochet.wait_for(10)
+        def sleep():
+            return task.deferLater(reactor, 0.05, lambda: "slept")
+
+        assert sleep() == "slept"
+        assert libcrochet.wait_for(10)(lambda: 41 + 1)() == 42
+        try:
+            twistedreactor.install()
+        except Exception as e:
+            assert type(e).__name__ == "ReactorAlreadyInstalledError", e
+        print("OK")
+    """, timeout=30)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.stdout.strip() == "OK", done.stdout + done.stderr
