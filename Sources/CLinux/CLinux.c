@@ -349,3 +349,5 @@ void cl_tls_set_submit_slot(uint64_t *slot) { submit_slot = slot; }
 CL_TLS int woke_reactor;
 int cl_tls_woke_reactor(void) { return woke_reactor; }
 void cl_tls_set_woke_reactor(int woke) { woke_reactor = woke; }
+
+int cl_thread_detach(uint64_t thread) { return pthread_detach((pthread_t)thread); }

@@ -134,4 +134,7 @@ static inline void cl_atomic_store_u64(uint64_t *p, uint64_t v) { __atomic_store
 int cl_tls_woke_reactor(void);
 void cl_tls_set_woke_reactor(int woke);
 
+/* Detaches a thread started with cl_thread_start (nobody will join it). */
+int cl_thread_detach(uint64_t thread);
+
 #endif

@@ -15,12 +15,15 @@ package enum Watchdog {
     /// reactor has stopped).
     package static func start(watching reactor: Reactor) {
         var tid: UInt64 = 0
-        _ = cl_thread_start(&tid, { raw in
+        let box = Unmanaged.passRetained(reactor).toOpaque()
+        if cl_thread_start(&tid, { raw in
             Watchdog.run(Unmanaged<Reactor>.fromOpaque(raw!).takeRetainedValue())
             return nil
-        }, Unmanaged.passRetained(reactor).toOpaque())
-        // Detached: it ends by itself when the reactor has finished.
-        _ = tid
+        }, box) == 0 {
+            _ = cl_thread_detach(tid)   // it ends by itself once the reactor has finished
+        } else {
+            Unmanaged<Reactor>.fromOpaque(box).release()
+        }
     }
 
     private static func run(_ reactor: Reactor) {
