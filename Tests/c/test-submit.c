@@ -437,7 +437,8 @@ int64_t  ret_i64(int64_t x)   { return x - 1; }
 uint64_t ret_u64(uint64_t x)  { return x + 1; }
 float    ret_f32(float x)     { return x * 2.0f; }
 double   ret_f64(double x)    { return x * 2.0; }
-void    *ret_ptr(void *p)     { return (char *)p + 8; }
+/* Pointer arithmetic on an integer (UBSan: no offset applied to NULL or to an address outside an object). */
+void    *ret_ptr(void *p)     { return (void *)((uintptr_t)p + 8); }
 
 /* Widening: what the callee received, as 64 bits. */
 int64_t  widen_i8(int8_t x)   { return x; }
