@@ -14,8 +14,8 @@ library's native loop, as Twisted's own foreign-loop reactors are
 (asyncioreactor, gireactor):
 
 - readers and writers are the library's fd watchers (crochet_add_reader /
-  crochet_add_writer: its epoll; files epoll refuses are polled, as Twisted's
-  asyncio reactor does);
+  crochet_add_writer: its epoll; regular files, which epoll refuses, are
+  polled on every loop turn, as Twisted's asyncio reactor does);
 - timed calls stay in Twisted's own list (reactor.callLater, DelayedCall,
   getDelayedCalls), run from one native timer (crochet_call_later) kept at
   the earliest deadline;
@@ -273,7 +273,7 @@ class LibcrochetReactor(PosixReactorBase):
 
         try:
             (_services.add_reader if read else _services.add_writer)(fd, ready)
-        except ValueError:   # epoll refuses it (a regular file): poll it
+        except ValueError:   # epoll refuses it (a regular file): poll it continuously
             (polling.addReader if read else polling.addWriter)(selectable)
             return
         watched[selectable] = fd

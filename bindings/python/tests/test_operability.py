@@ -294,6 +294,16 @@ def test_names_are_interned_once():
 # stats()
 # ---------------------------------------------------------------------------
 
+def _await_counts(s, ok):
+    """s, or later stats(), until ok(stats) or LIMIT: the library publishes
+    its counts once a loop turn."""
+    deadline = time.monotonic() + LIMIT
+    while not ok(s) and time.monotonic() < deadline:
+        time.sleep(0.005)
+        s = libcrochet.stats()
+    return s
+
+
 def test_stats_follow_a_scripted_workload():
     """Each counter moves as the workload says."""
     sync()
@@ -317,14 +327,21 @@ def test_stats_follow_a_scripted_workload():
     stashed_id = behind[0].stash()
     sync()                                   # the callbacks before it have returned
     s = libcrochet.stats()
+    assert s.max_callback_seconds >= 0.04     # the blocking call
+    assert s.max_queue_delay_seconds >= 0.04  # the calls behind it
+    # The counts are published once a loop turn: awaited after the maxima
+    # are checked (a stats() call starts a new window), as in the C++ and
+    # Swift tests.
+    s = _await_counts(s, lambda s: (
+        s.queued == 0 and s.calls_submitted - before.calls_submitted == 6 + 3
+        and s.calls_completed - before.calls_completed == 6 + 2 and s.waiting - before.waiting == 1
+        and s.timers - before.timers == 1 and s.stashed - before.stashed == 1))
     assert s.queued == 0
     assert s.calls_submitted - before.calls_submitted == 6 + 3   # the call, two syncs
     assert s.calls_completed - before.calls_completed == 6 + 2   # its result not yet
     assert s.waiting - before.waiting == 1
     assert s.timers - before.timers == 1
     assert s.stashed - before.stashed == 1
-    assert s.max_callback_seconds >= 0.04     # the blocking call
-    assert s.max_queue_delay_seconds >= 0.04  # the calls behind it
     libcrochet.call_from_thread(d.callback, 7)
     delayed.cancel()
     assert libcrochet.retrieve_result(stashed_id) is behind[0]
@@ -332,6 +349,9 @@ def test_stats_follow_a_scripted_workload():
     sync()
     s = libcrochet.stats()                    # a new window
     assert s.max_callback_seconds < 0.04
+    s = _await_counts(s, lambda s: (
+        (s.waiting, s.timers, s.stashed, s.calls_completed)
+        == (before.waiting, before.timers, before.stashed, before.calls_completed + 6 + 2 + 2)))
     assert s.waiting == before.waiting
     assert s.timers == before.timers
     assert s.stashed == before.stashed

@@ -329,19 +329,37 @@ def test_reactor_run_on_the_main_thread():
         import libcrochet
         from twisted.internet import reactor, task
         from twisted.python import threadable
+        from twisted.web import resource, server
+        from twisted.web.client import Agent, readBody
+
+        class Page(resource.Resource):
+            isLeaf = True
+            def render_GET(self, request):
+                return b"ok"
+
+        # Before run(), as plain Twisted programs do.
+        port = reactor.listenTCP(0, server.Site(Page()), interface="127.0.0.1")
+        url = b"http://127.0.0.1:%d/" % port.getHost().port
 
         @libcrochet.wait_for(10)
         def later():
             return task.deferLater(reactor, 0.05, lambda: threadable.isInIOThread())
 
+        @libcrochet.wait_for(10)
+        def fetch():
+            return Agent(reactor).request(b"GET", url).addCallback(readBody)
+
         results = []
         def client():
-            results.append(later())
-            reactor.callFromThread(reactor.stop)
+            try:
+                results.append(later())
+                results.append(fetch())
+            finally:
+                reactor.callFromThread(reactor.stop)
         reactor.callWhenRunning(threading.Thread(target=client).start)
         reactor.callLater(0.01, results.append, "timer")
         reactor.run()
-        assert results == ["timer", True], results
+        assert results == ["timer", True, b"ok"], results
         assert threadable.isInIOThread()   # this thread ran it
         print("OK")
     """, timeout=30)
@@ -371,3 +389,41 @@ def test_install_after_setup_and_plain_functions_unchanged():
     """, timeout=30)
     assert done.returncode == 0, done.stdout + done.stderr
     assert done.stdout.strip() == "OK", done.stdout + done.stderr
+
+
+def test_regular_file_reader_is_polled():
+    """epoll refuses a regular file: it is polled (as Twisted's asyncio
+    reactor does), and removed again."""
+    run("""
+        import os
+        from twisted.internet import abstract
+
+        class FileReader(abstract.FileDescriptor):
+            def __init__(self, fd):
+                super().__init__(reactor)
+                self.fd, self.data, self.done = fd, b"", defer.Deferred()
+            def fileno(self):
+                return self.fd
+            def doRead(self):
+                chunk = os.read(self.fd, 100)
+                if not chunk:
+                    self.stopReading()
+                    self.done.callback(self.data)
+                self.data += chunk
+
+        @libcrochet.wait_for(10)
+        def read_file(path):
+            reader = FileReader(os.open(path, os.O_RDONLY))
+            reader.startReading()
+            assert reader in reactor.getReaders()
+            return reader.done.addCallback(lambda data: (data, reader in reactor.getReaders()))
+
+        import tempfile
+        expected = bytes(range(256)) * 40
+        with tempfile.NamedTemporaryFile() as f:
+            f.write(expected)
+            f.flush()
+            data, still_reading = read_file(f.name)
+        assert data == expected and not still_reading
+        print("OK")
+    """, limit=30)
