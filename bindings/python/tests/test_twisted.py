@@ -88,6 +88,17 @@ def test_web_server_and_agent_from_threads():
         for t in threads: t.start()
         for t in threads: t.join(10)
         assert got == {i: b"page /t%d True" % i for i in range(4)}, got
+        # A host name (getaddrinfo in Twisted's thread pool), and Twisted's
+        # own way in from a thread.
+        localhost = URL.replace("127.0.0.1", "localhost")
+        @libcrochet.wait_for(10)
+        def fetch_url(url):
+            return agent.request(b"GET", url.encode()).addCallback(readBody)
+        assert fetch_url(localhost + "/named") == b"page /named True"
+        from twisted.internet import threads
+        assert threads.blockingCallFromThread(
+            reactor, lambda: agent.request(b"GET", (URL + "/b").encode()).addCallback(
+                readBody)) == b"page /b True"
         print("OK")
     """, limit=30)
 
