@@ -105,11 +105,16 @@ test-abi: stage
 test-downloader: stage
 	Tests/c/downloader/run.sh
 
+# The last lines, and every issue a failing test recorded (with its context).
 test-swift: deps
-	swift test --parallel 2>&1 | tail -n 40; exit $${PIPESTATUS[0]}
+	@mkdir -p build
+	swift test --parallel > build/swift-test.log 2>&1; s=$$?; tail -n 40 build/swift-test.log; \
+	    grep -A6 "recorded an issue" build/swift-test.log | head -n 80; exit $$s
 
 test-tsan: deps
-	swift test --sanitize=thread --scratch-path .build-tsan 2>&1 | tail -n 40; exit $${PIPESTATUS[0]}
+	@mkdir -p build
+	swift test --sanitize=thread --scratch-path .build-tsan > build/tsan-test.log 2>&1; s=$$?; \
+	    tail -n 40 build/tsan-test.log; grep -A6 -E "recorded an issue|WARNING: ThreadSanitizer" build/tsan-test.log | head -n 80; exit $$s
 
 # examples/c/diagnose.c and examples/python/diagnose.py (a call blocking the
 # reactor, a deferred that never fires), their output asserted: the stall
