@@ -295,10 +295,14 @@ package final class Reactor: @unchecked Sendable {
             if pauses < Reactor.maximumSpinPauses { pauses <<= 1 }
             i += 1
             if i & 7 == 0 {
-                // A slow yield gave the core to real work: spinning fights it.
-                // What arrived meanwhile was not caught by the spin.
-                if !Contention.yieldWasQuick() { return false }
+                // A yield that took a time slice: CPU-bound threads want the
+                // core, and spinning fights them: stay out for a while. A
+                // shorter slow one let our own callers run: their calls may
+                // be here; if not, sleep.
+                let away = Contention.timedYield()
+                if away > Contention.timeSliceNanoseconds { Contention.markContended() } else { Contention.markQuiet() }
                 if inbox.hasWork { return true }
+                if away > Contention.slowYieldNanoseconds { return false }
                 let now = cl_now_ns()
                 if let deadline = timers.nextDeadline, deadline <= now { return true }
                 if watchers.count > 0 && i & 31 == 0 && poll(timeout: 0) { return true }

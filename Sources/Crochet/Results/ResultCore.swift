@@ -203,7 +203,7 @@ package class ResultCore: InboxItem, @unchecked Sendable {
         let reactorWasAsleep = cl_tls_woke_reactor() != 0
         if reactorWasAsleep { cl_tls_set_woke_reactor(0) }
         let budget = SpinPolicy.budget.load(ordering: .relaxed)
-        if !deadline.isPoll && !reactorWasAsleep && !Contention.isRecent {
+        if !deadline.isPoll && !reactorWasAsleep {
             var i = 0
             while i < budget {
                 cl_cpu_relax()
@@ -211,8 +211,8 @@ package class ResultCore: InboxItem, @unchecked Sendable {
                 i += 1
                 if i & 15 == 0 {
                     // A slow yield: other threads want the core, and spinning
-                    // only delays them and us. (A result found after it was
-                    // not caught by spinning: no credit for the spin.)
+                    // only delays them and us: park. (A result found after
+                    // it was not caught by spinning: no credit for the spin.)
                     if !Contention.yieldWasQuick() { if isDone { return true }; break }
                     if isDone { SpinPolicy.succeeded(); return true }
                     if deadline.hasPassed { break }
