@@ -187,6 +187,20 @@ TEST(version_matches_header) {
 #include <dlfcn.h>
 #include <sys/wait.h>
 
+/* Parent side of a child whose stderr is the pipe p: reads it to EOF into
+ * text (NUL-terminated), then reaps the child; returns its waitpid status. */
+static int child_stderr(pid_t pid, int p[2], char *text, size_t size) {
+    close(p[1]);
+    size_t len = 0;
+    ssize_t n;
+    while ((n = read(p[0], text + len, size - 1 - len)) > 0) len += (size_t)n;
+    text[len] = 0;
+    close(p[0]);
+    int status = 0;
+    waitpid(pid, &status, 0);
+    return status;
+}
+
 /* A second copy of the library loaded in one process (a file copy, as a wheel that bundles its own would be) warns, naming both paths, when it sets up. */
 TEST(second_copy_warns_naming_both) {
     Dl_info me;
@@ -211,14 +225,8 @@ TEST(second_copy_warns_naming_both) {
         other_flush(5.0);
         _exit(0);
     }
-    close(p[1]);
     char text[8192];
-    size_t len = 0;
-    ssize_t n;
-    while ((n = read(p[0], text + len, sizeof text - 1 - len)) > 0) len += (size_t)n;
-    text[len] = 0;
-    int status = 0;
-    waitpid(pid, &status, 0);
+    int status = child_stderr(pid, p, text, sizeof text);
     unlink(copy);
     ASSERT(WIFEXITED(status));
     ASSERT_EQ(WEXITSTATUS(status), 0);
@@ -240,14 +248,9 @@ TEST(one_copy_does_not_warn) {
         crochet_log_flush(5.0);
         _exit(0);
     }
-    close(p[1]);
     char text[8192];
-    size_t len = 0;
-    ssize_t n;
-    while ((n = read(p[0], text + len, sizeof text - 1 - len)) > 0) len += (size_t)n;
-    text[len] = 0;
-    int status = 0;
-    waitpid(pid, &status, 0);
+    int status = child_stderr(pid, p, text, sizeof text);
+    ASSERT(WIFEXITED(status) && WEXITSTATUS(status) == 0);
     ASSERT_CONTAINS(text, "just-one");
     ASSERT(strstr(text, "two copies") == NULL);
 }
