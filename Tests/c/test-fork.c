@@ -3,8 +3,13 @@
  * reactor is not disturbed. Children report through their exit status (an
  * ASSERT in a child aborts it) and are watched with bounded waits. */
 #include "harness.h"
+#include <dlfcn.h>
+#include <elf.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 
 /* Parent: waits up to `limit` seconds for the child and expects exit status 0. */
@@ -431,4 +436,50 @@ TEST(fork_under_load) {
     }
     atomic_store(&stop_load, 1);
     for (int i = 0; i < 2; i++) pthread_join(t[i], NULL);
+}
+
+/* Counts the library's Swift lazy globals (`swift_once` tokens: symbols
+ * "$s7Crochet...Wz" in its symbol table) not yet made, printing each. */
+static int lazy_globals_not_made(void) {
+    Dl_info info;
+    ASSERT(dladdr((void *)crochet_setup, &info) != 0);
+    int fd = open(info.dli_fname, O_RDONLY);
+    ASSERT(fd >= 0);
+    struct stat st;
+    ASSERT(fstat(fd, &st) == 0);
+    const unsigned char *file = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+    ASSERT(file != MAP_FAILED);
+    close(fd);
+    const Elf64_Ehdr *header = (const void *)file;
+    const Elf64_Shdr *sections = (const void *)(file + header->e_shoff);
+    int tokens = 0, not_made = 0;
+    for (int i = 0; i < header->e_shnum; i++) {
+        if (sections[i].sh_type != SHT_SYMTAB) continue;
+        const Elf64_Sym *symbols = (const void *)(file + sections[i].sh_offset);
+        const char *names = (const char *)(file + sections[sections[i].sh_link].sh_offset);
+        for (size_t k = 0; k < sections[i].sh_size / sizeof *symbols; k++) {
+            const char *name = names + symbols[k].st_name;
+            size_t length = strlen(name);
+            if (strncmp(name, "$s7Crochet", 10) != 0 || length < 12 || strcmp(name + length - 2, "Wz") != 0) continue;
+            tokens++;
+            /* The runtime's once flag: 0 until the global is made. */
+            int32_t flag = *(const volatile int32_t *)((const char *)info.dli_fbase + symbols[k].st_value);
+            if (flag == 0) {
+                fprintf(stderr, "lazy global not made at setup: %s\n", name);
+                not_made++;
+            }
+        }
+    }
+    munmap((void *)file, (size_t)st.st_size);
+    if (tokens == 0) FAIL("no swift_once tokens found in %s (stripped?)", info.dli_fname);
+    return not_made;
+}
+
+/* Every Swift lazy global of the library is made by crochet_setup(), before
+ * its threads start: one first made while the reactor thread forks (a waiter
+ * parking for the first time did this in CI) leaves the child a once that
+ * never finishes, and the child's first use hangs. */
+TEST(every_lazy_global_is_made_at_setup) {
+    ASSERT_OK(crochet_setup());
+    ASSERT_EQ(lazy_globals_not_made(), 0);
 }

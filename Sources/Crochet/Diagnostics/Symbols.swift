@@ -70,6 +70,14 @@ package enum SymbolNames {
         }
     }
 
+    /// Makes both tables (each a `swift_once`) before the library's threads exist.
+    package static func warmUp() {
+        lock.withLock {
+            names.reserveCapacity(16)
+            texts.reserveCapacity(16)
+        }
+    }
+
     package static func lockForFork() { lock.lock() }
     package static func unlockAfterFork() { lock.unlock() }
     package static func reinitializeAfterFork() { lock.reinitialize() }

@@ -20,6 +20,7 @@ enum WarmUp {
         _ = ResultCore.unhandledErrorText(failure)
         _ = Failure.stopped.description
         _ = Failure.cancelledBeforeStart.description
+        _ = Failure.forked.description
         // Results, deferreds and their callback chain, owned values.
         let result = ResultCore(epoch: reactor.epoch)
         result.fail(failure)
@@ -74,6 +75,14 @@ enum WarmUp {
         Stats.forgetCompletions(2)   // the two results failed here are not the user's
         // The store of stashed results.
         ResultStore.warmUp()
+        // The remaining `swift_once` globals (test-fork's
+        // every_lazy_global_is_made_at_setup lists any that is missed).
+        Parking.warmUp()
+        SymbolNames.warmUp()
+        AsyncWaiters.warmUp()
+        Log.warmUp()
+        _ = ReactorExecutor.shared
+        _ = ReactorActor.shared
         // Log records' queue and formatting (nothing is emitted).
         var records: [(Int32, String)] = [(LogLevel.debug.rawValue, "\(LogLevel.debug.label)")]
         records.removeAll()

@@ -5,6 +5,12 @@ package enum AsyncWaiters {
     package static let lock = ForkSafeLock()
     nonisolated(unsafe) private static var table: [ObjectIdentifier: [() -> Void]] = [:]
 
+    /// Makes the lock and table (each a `swift_once`) before the library's
+    /// threads exist.
+    package static func warmUp() {
+        lock.withLock { table.reserveCapacity(4) }
+    }
+
     /// Runs `resume` once `result` is done: at once if it is, else from the
     /// completing thread.
     package static func add(_ result: ResultCore, _ resume: @escaping () -> Void) {

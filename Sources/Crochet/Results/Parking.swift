@@ -16,6 +16,9 @@ package enum Parking {
         return p
     }()
 
+    /// Makes the table (a `swift_once`) before the library's threads exist.
+    package static func warmUp() { _ = slots }
+
     @inline(__always)
     package static func slot(for object: AnyObject) -> UnsafeMutablePointer<UInt32> {
         let address = UInt(bitPattern: ObjectIdentifier(object).hashValue)

@@ -47,6 +47,9 @@ package enum Log {
 
     nonisolated(unsafe) private static var queue = Queue()
 
+    /// Makes the queue (a `swift_once`) before the library's threads exist.
+    package static func warmUp() { _ = queue }
+
     /// How long exit waits for the logging thread before writing what is
     /// left to stderr.
     package static let exitBoundNanoseconds: Int64 = 2_000_000_000
