@@ -5,13 +5,15 @@ import Crochet
 @inline(__always)
 private func submitCall(_ fn: crochet_fn?, _ returnType: crochet_type,
                         _ args: UnsafePointer<crochet_value>?, _ nargs: Int) -> (ResultCore?, Int32) {
-    guard let fn, let signature = signature(returnType: returnType, args: args, count: nargs) else {
-        return (nil, CROCHET_EINVAL)
+    guard let fn else { return (nil, CROCHET_EINVAL) }
+    return withPayloadSlots(nargs) { payloads in
+        guard let signature = signature(returnType: returnType, args: args, count: nargs, payloads: payloads) else {
+            return (nil, CROCHET_EINVAL)
+        }
+        let (call, s) = Submission.foreignCall(unsafeBitCast(fn, to: UnsafeRawPointer.self), signature: signature,
+                                               arguments: payloads)
+        return (call, s.rawValue)
     }
-    let (call, s) = Submission.foreignCall(unsafeBitCast(fn, to: UnsafeRawPointer.self), signature: signature) {
-        fill($0, from: args, signature)
-    }
-    return (call, s.rawValue)
 }
 
 @c @implementation

@@ -9,10 +9,7 @@ import Crochet
 
 extension ValueType {
     /// The core type of a C tag, nil for an unknown tag.
-    @inline(__always) init?(c tag: crochet_type) {
-        guard tag.rawValue <= UInt32(ValueType.deferred.rawValue) else { return nil }
-        self.init(rawValue: UInt8(tag.rawValue))
-    }
+    @inline(__always) init?(c tag: crochet_type) { self.init(tag: tag.rawValue) }
 }
 
 extension Value {
@@ -66,24 +63,27 @@ extension Value {
     _ = Unmanaged<T>.fromOpaque(UnsafeRawPointer(handle)).retain()
 }
 
-/// Checks a call's function, return type and arguments, packing the
-/// signature on the way; nil for anything crochet_submit calls CROCHET_EINVAL.
+/// Checks a call's return type and arguments in one pass, packing the
+/// signature and storing each argument's payload in `payloads` (room for
+/// `count`) on the way; nil for anything crochet_submit calls CROCHET_EINVAL.
 @inline(__always)
-func signature(returnType: crochet_type, args: UnsafePointer<crochet_value>?, count: Int) -> Signature? {
+func signature(returnType: crochet_type, args: UnsafePointer<crochet_value>?, count: Int,
+               payloads: UnsafeMutablePointer<UInt64>) -> Signature? {
     guard let rt = ValueType(c: returnType), count >= 0, count <= Int(CROCHET_MAX_ARGS),
           count == 0 || args != nil else { return nil }
     var signature = Signature(returnType: rt, count: count)
     for i in 0..<count {
         guard let t = ValueType(c: args![i].type), t.isArgumentType else { return nil }
         signature.setArgument(i, t)
+        payloads[i] = Value.payload(of: args![i], t)
     }
     return signature
 }
 
-/// Copies the argument payloads into a call's argument slots.
+/// Room for a call's argument payloads, on the stack.
 @inline(__always)
-func fill(_ slots: UnsafeMutablePointer<UInt64>, from args: UnsafePointer<crochet_value>?, _ signature: Signature) {
-    for i in 0..<signature.count {
-        slots[i] = Value.payload(of: args![i], signature.argument(i))
+func withPayloadSlots<R>(_ count: Int, _ body: (UnsafeMutablePointer<UInt64>) -> R) -> R {
+    withUnsafeTemporaryAllocation(of: UInt64.self, capacity: max(1, min(count, Int(CROCHET_MAX_ARGS)))) {
+        body($0.baseAddress!)
     }
 }

@@ -86,14 +86,16 @@ public func crochet_defer_to_thread(_ out: UnsafeMutablePointer<OpaquePointer?>?
                                     _ nargs: Int) -> Int32 {
     guard let out else { return CROCHET_EINVAL }
     out.pointee = nil
-    guard let fn, let signature = signature(returnType: return_type, args: args, count: nargs),
-          signature.returnType != .deferred else { return CROCHET_EINVAL }
-    guard let r = Reactor.current else { return Status.notReactorThread.rawValue }
-    let (d, s) = r.deferToThread(unsafeBitCast(fn, to: UnsafeRawPointer.self), signature: signature) {
-        fill($0, from: args, signature)
+    guard let fn else { return CROCHET_EINVAL }
+    return withPayloadSlots(nargs) { payloads in
+        guard let signature = signature(returnType: return_type, args: args, count: nargs, payloads: payloads),
+              signature.returnType != .deferred else { return CROCHET_EINVAL }
+        guard let r = Reactor.current else { return Status.notReactorThread.rawValue }
+        let (d, s) = r.deferToThread(unsafeBitCast(fn, to: UnsafeRawPointer.self), signature: signature,
+                                     arguments: payloads)
+        if let d { out.pointee = handle(d, retained: true) }
+        return s.rawValue
     }
-    if let d { out.pointee = handle(d, retained: true) }
-    return s.rawValue
 }
 
 @c @implementation

@@ -80,9 +80,8 @@ private func call(_ function: UnsafeRawPointer, returning type: ValueType, _ arg
     _ = try globalReactor()
     var signature = Signature(returnType: type, count: args.count)
     for (i, a) in args.enumerated() { signature.setArgument(i, a.type) }
-    let (core, submitStatus) = Submission.foreignCall(function, signature: signature) { slots in
-        for (i, a) in args.enumerated() { slots[i] = a.bits }
-    }
+    let payloads = args.map(\.bits) + [0]
+    let (core, submitStatus) = Submission.foreignCall(function, signature: signature, arguments: payloads)
     let result = try #require(core, "submit failed: \(submitStatus)")
     var value = Value.void
     let raw = result.wait(deadline: deadline(in: patienceSeconds), value: &value)
@@ -91,7 +90,7 @@ private func call(_ function: UnsafeRawPointer, returning type: ValueType, _ arg
 
 private func narrow(_ type: ValueType, _ bits: UInt64) -> Value { Value(type: type, bits: bits) }
 
-@Suite("Foreign calls through libffi")
+@Suite("Foreign calls (made directly or through libffi)")
 struct ForeignCallTests {
     @Test("each return type comes back with its type tag and only its own bytes",
           arguments: [
@@ -224,7 +223,7 @@ struct ForeignCallTests {
     func pendingDeferredFiresLater() throws {
         _ = try globalReactor()
         let signature = Signature(returnType: .deferred, count: 0)
-        let (core, _) = Submission.foreignCall(fn(returnsPendingDeferred), signature: signature) { _ in }
+        let (core, _) = Submission.foreignCall(fn(returnsPendingDeferred), signature: signature, arguments: [0])
         let result = try #require(core)
         var value = Value.void
         #expect(result.wait(deadline: deadline(in: 0.02), value: &value) == Status.timedOut.rawValue)
@@ -254,9 +253,8 @@ struct ForeignCallTests {
             var pending: [(ResultCore, Int64)] = []
             for n in 0..<2_000 {
                 let x = Int64(t * 1_000_000 + n)
-                let (core, _) = Submission.foreignCall(fn(sum5), signature: signature) { slots in
-                    for i in 0..<5 { slots[i] = UInt64(bitPattern: x + Int64(i)) }
-                }
+                let payloads = (0..<5).map { UInt64(bitPattern: x + Int64($0)) }
+                let (core, _) = Submission.foreignCall(fn(sum5), signature: signature, arguments: payloads)
                 guard let core else { wrong.increment(); continue }
                 var expected: Int64 = 0
                 for i in 0..<5 { expected += Int64(i + 1) * (x + Int64(i)) }

@@ -18,6 +18,16 @@ struct ValueTypeTests {
         #expect(ValueType(rawValue: 13) == nil)
     }
 
+    @Test("a C tag converts without a lookup: every case's in-memory tag is its raw value")
+    func tags() {
+        for type in ValueType.allCases {
+            #expect(ValueType(tag: UInt32(type.rawValue)) == type, "\(type)")
+            #expect(unsafeBitCast(type, to: UInt8.self) == type.rawValue, "\(type)")
+        }
+        #expect(ValueType(tag: 13) == nil)
+        #expect(ValueType(tag: UInt32.max) == nil)
+    }
+
     @Test("every type but void and deferred may be an argument")
     func argumentTypes() {
         for type in ValueType.allCases {

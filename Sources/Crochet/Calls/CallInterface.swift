@@ -5,17 +5,18 @@ import Synchronization
 /// A call's signature packed into 20 bytes: return type, count and 4 bits per
 /// argument type. Hashable, so prepared call interfaces are cached by it.
 package struct Signature: Hashable, Sendable {
-    package private(set) var returnType: ValueType
-    package private(set) var count: Int
-    private var low: UInt64 = 0    // arguments 0..<16
-    private var high: UInt64 = 0   // arguments 16..<32
+    @usableFromInline package private(set) var returnType: ValueType
+    @usableFromInline package private(set) var count: Int
+    @usableFromInline package private(set) var low: UInt64 = 0    // arguments 0..<16
+    @usableFromInline package private(set) var high: UInt64 = 0   // arguments 16..<32
 
+    @inlinable
     package init(returnType: ValueType, count: Int) {
         self.returnType = returnType
         self.count = count
     }
 
-    @inline(__always)
+    @inlinable
     package mutating func setArgument(_ index: Int, _ type: ValueType) {
         let shift = UInt64((index & 15) * 4)
         let mask = ~(UInt64(0xF) << shift)
@@ -32,15 +33,21 @@ package struct Signature: Hashable, Sendable {
     }
 }
 
-/// A prepared libffi call interface (`ffi_cif`) for one signature. Prepared
-/// once per signature and kept for the life of the process.
+/// How to call functions of one signature: directly (`DirectCall`) or
+/// through a prepared libffi call interface (`ffi_cif`). Prepared once per
+/// signature and kept for the life of the process.
 package final class CallInterface: @unchecked Sendable {
     package let signature: Signature
     package let cif: UnsafeMutablePointer<ffi_cif>
     private let argumentTypes: UnsafeMutablePointer<UnsafeMutablePointer<ffi_type>?>
+    /// Called without libffi (see `DirectCall`).
+    private let isDirect: Bool
+    private let narrowSigned: UInt8
 
     private init?(_ signature: Signature) {
         self.signature = signature
+        isDirect = DirectCall.supports(signature)
+        narrowSigned = DirectCall.narrowSignedArguments(signature)
         cif = .allocate(capacity: 1)
         argumentTypes = .allocate(capacity: max(signature.count, 1))
         for i in 0..<signature.count {
@@ -101,6 +108,9 @@ package final class CallInterface: @unchecked Sendable {
     /// each, narrow types in the low bytes) and returns the raw return slot.
     @inline(__always)
     package func call(_ fn: UnsafeRawPointer, arguments: UnsafeMutablePointer<UInt64>?) -> UInt64 {
+        if isDirect {
+            return DirectCall.call(fn, signature: signature, narrowSigned: narrowSigned, arguments: arguments)
+        }
         let count = signature.count
         var returned: UInt64 = 0
         if count == 0 {

@@ -14,20 +14,24 @@ package final class ForeignCall: ResultCore, @unchecked Sendable {
     /// heap buffer with them (one pointer less in every call record).
     @exclusivity(unchecked) private var inlineArguments: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
 
-    /// A call to `function` through `interface`; `fill` stores the argument
-    /// payloads into the buffer it is given (`interface.signature.count` slots).
+    /// A call to `function` through `interface` with a copy of `arguments`
+    /// (the payloads, `interface.signature.count` of them).
     package init(function: UnsafeRawPointer, interface: Unmanaged<CallInterface>, epoch: UInt32,
-                 fill: (UnsafeMutablePointer<UInt64>) -> Void) {
+                 arguments: UnsafePointer<UInt64>) {
         self.function = function
         self.interfaceReference = interface
         super.init(epoch: epoch)
         let count = interface._withUnsafeGuaranteedRef { $0.signature.count }
-        if count > ForeignCall.inlineCapacity {
+        switch count {
+        case 0: break
+        case 1: inlineArguments.0 = arguments[0]
+        case 2: inlineArguments = (arguments[0], arguments[1], 0, 0)
+        case 3: inlineArguments = (arguments[0], arguments[1], arguments[2], 0)
+        case 4: inlineArguments = (arguments[0], arguments[1], arguments[2], arguments[3])
+        default:
             let heap = UnsafeMutablePointer<UInt64>.allocate(capacity: count)
-            fill(heap)
+            heap.initialize(from: arguments, count: count)
             inlineArguments.0 = UInt64(UInt(bitPattern: heap))
-        } else if count > 0 {
-            withUnsafeMutableBytes(of: &inlineArguments) { fill($0.baseAddress!.assumingMemoryBound(to: UInt64.self)) }
         }
     }
 

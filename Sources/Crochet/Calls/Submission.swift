@@ -11,17 +11,18 @@ package enum Submission {
         return (r, .ok)
     }
 
-    /// A foreign call, queued. Arguments are stored by `fill`. Touches the
-    /// reactor without reference counting: its header's cache line would
-    /// otherwise bounce between every submitter and the reactor thread.
+    /// A foreign call, queued, with a copy of `arguments` (the payloads,
+    /// `signature.count` of them). Touches the reactor without reference
+    /// counting: its header's cache line would otherwise bounce between
+    /// every submitter and the reactor thread.
     @inline(__always)
     package static func foreignCall(_ function: UnsafeRawPointer, signature: Signature,
-                                    fill: (UnsafeMutablePointer<UInt64>) -> Void) -> (ResultCore?, Status) {
+                                    arguments: UnsafePointer<UInt64>) -> (ResultCore?, Status) {
         guard let reactor = Engine.unmanagedReactor else { return (nil, .wrongState) }
         return reactor._withUnsafeGuaranteedRef { r in
             if r.isStopping { return (nil, .stopped) }
             guard let interface = CallInterface.lookup(signature) else { return (nil, .outOfMemory) }
-            let call = ForeignCall(function: function, interface: interface, epoch: r.epoch, fill: fill)
+            let call = ForeignCall(function: function, interface: interface, epoch: r.epoch, arguments: arguments)
             let status = queue(call, on: r)
             guard status == .ok else { return (nil, status) }
             return (call, .ok)

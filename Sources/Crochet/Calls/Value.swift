@@ -10,7 +10,15 @@ package enum ValueType: UInt8, Sendable, CaseIterable {
     case deferred = 12
 
     /// Whether a value of this type may be passed as an argument.
-    package var isArgumentType: Bool { self != .void && self != .deferred }
+    @inlinable package var isArgumentType: Bool { self != .void && self != .deferred }
+
+    /// The type of a C tag, nil for an unknown one: a range check, no
+    /// lookup (the cases are declared in raw-value order, so a case's
+    /// in-memory tag is its raw value; ValueTests checks it).
+    @inlinable package init?(tag: UInt32) {
+        guard tag <= UInt32(ValueType.deferred.rawValue) else { return nil }
+        self = unsafeBitCast(UInt8(truncatingIfNeeded: tag), to: ValueType.self)
+    }
 }
 
 /// A tagged 64-bit value, laid out as the C union holds it: the payload's

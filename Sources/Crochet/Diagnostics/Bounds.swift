@@ -12,6 +12,13 @@ package enum Bounds {
 
     package enum Admission { case unbounded, counted, refused }
 
+    /// Makes both counters (`swift_once` globals in unoptimised builds)
+    /// before the library's threads exist.
+    package static func warmUp() {
+        _ = maxQueued.load(ordering: .relaxed)
+        _ = queued.load(ordering: .relaxed)
+    }
+
     /// Takes a place in the queue, if a bound is set.
     @inline(__always) package static func admit() -> Admission {
         let bound = maxQueued.load(ordering: .relaxed)

@@ -23,8 +23,12 @@ package enum Stats {
     }
 
     private static func makeSlots() -> UnsafeMutablePointer<UInt64> {
-        let pair = UnsafeMutablePointer<UInt64>.allocate(capacity: 2)
-        pair.initialize(repeating: 0, count: 2)   // kept for the process: a thread's counts outlive it
+        // A cache line of its own: two threads' pairs in one line (16-byte
+        // allocations sit side by side) would bounce it between the caller's
+        // core and the reactor's on every call.
+        let pair = UnsafeMutableRawPointer.allocate(byteCount: 64, alignment: 64)
+            .bindMemory(to: UInt64.self, capacity: 8)
+        pair.initialize(repeating: 0, count: 8)   // kept for the process: a thread's counts outlive it
         slotsLock.withLock { slots.append(pair) }
         cl_tls_set_submit_slot(pair)
         return pair

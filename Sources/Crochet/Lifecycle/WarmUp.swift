@@ -59,8 +59,9 @@ enum WarmUp {
             var signature = Signature(returnType: .int64, count: count)
             for i in 0..<count { signature.setArgument(i, .int64) }
             if let interface = CallInterface.lookup(signature) {
+                let zeros = [UInt64](repeating: 0, count: count)
                 let call = ForeignCall(function: UnsafeRawPointer(bitPattern: 1)!, interface: interface,
-                                       epoch: reactor.epoch) { slots in for i in 0..<count { slots[i] = 0 } }
+                                       epoch: reactor.epoch, arguments: zeros)
                 _ = call.facts()
                 _ = call.diagnosticSymbol
             }
@@ -81,6 +82,15 @@ enum WarmUp {
         SymbolNames.warmUp()
         AsyncWaiters.warmUp()
         Log.warmUp()
+        // Globals with constant initialisers are `swift_once` globals too in
+        // unoptimised (debug) builds.
+        Bounds.warmUp()
+        Contention.warmUp()
+        _ = Deadline.never
+        _ = Engine.exitingThread.load(ordering: .relaxed)
+        _ = SpinPolicy.budget.load(ordering: .relaxed)
+        _ = CallbackSymbol.none
+        _ = Watchdog.thresholdMs.load(ordering: .relaxed)
         _ = ReactorExecutor.shared
         _ = ReactorActor.shared
         // Log records' queue and formatting (nothing is emitted).

@@ -5,9 +5,9 @@ extension Reactor {
     /// deferred fires here with its value, or its failure if it raised.
     /// Cancelling the deferred before a worker takes the job means it never runs.
     package func deferToThread(_ function: UnsafeRawPointer, signature: Signature,
-                               fill: (UnsafeMutablePointer<UInt64>) -> Void) -> (DeferredCore?, Status) {
+                               arguments: UnsafePointer<UInt64>) -> (DeferredCore?, Status) {
         guard let interface = CallInterface.lookup(signature) else { return (nil, .outOfMemory) }
-        let call = ForeignCall(function: function, interface: interface, epoch: epoch, fill: fill)
+        let call = ForeignCall(function: function, interface: interface, epoch: epoch, arguments: arguments)
         let returnType = signature.returnType
         return deferToThread { _ in
             .value(Value.fromReturnSlot(call.invoke(), type: returnType), owner: nil)

@@ -21,6 +21,13 @@ package enum Contention {
     private static let lastSlowYieldMs = Atomic<UInt32>(0)
     private static let quietMs = Atomic<UInt32>(0)   // 0: never contended
 
+    /// Makes the two words (`swift_once` globals in unoptimised builds)
+    /// before the library's threads exist.
+    package static func warmUp() {
+        _ = quietMs.load(ordering: .relaxed)
+        _ = lastSlowYieldMs.load(ordering: .relaxed)
+    }
+
     /// Whether spinning is pointless now (within the quiet period).
     @inline(__always) package static var isRecent: Bool {
         let quiet = quietMs.load(ordering: .relaxed)
