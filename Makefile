@@ -5,6 +5,8 @@
 #   make bench    the benchmarks (medians, ratios to a futex baseline and a libuv peer,
 #                 the goals of issue 11; summary in build/bench/summary.tsv; ~3 min)
 #   make bench-quick  the same with fewer repetitions and shorter paced runs (~20 s)
+#   make bench-compare REV=v0.1.0  hot-path figures of REV and of this tree, run
+#                 in alternation (a noisy machine compares only within one run)
 #   make          build: stage, then the shipped library in build/dist (mk/install.mk)
 #   make install  copy what make built: PREFIX=/usr/local LIBDIR INCLUDEDIR DESTDIR
 #                 (also install-strip, uninstall; see mk/install.mk)
@@ -33,7 +35,7 @@ CROCHET_CFLAGS = $$(pkg-config --cflags crochet)
 CROCHET_LIBS = $$(pkg-config --libs crochet) -Wl,-rpath,$(STAGE)/lib
 
 .PHONY: all deps lib stage demo test test-c test-swift6 test-valgrind test-abi test-swift test-tsan test-python test-cpp \
-        test-examples test-downloader test-diagnose test-asan fuzz test-fuzz soak test-soak bench bench-quick clean
+        test-examples test-downloader test-diagnose test-asan fuzz test-fuzz soak test-soak bench bench-quick bench-compare clean
 
 all: stage dist
 
@@ -140,6 +142,12 @@ bench: stage
 
 bench-quick: stage
 	Benchmarks/run-bench.sh --quick
+
+# The hot path (round trip, pipelined, 4 threads) of an older revision and of
+# the staged library, run in alternation: make bench-compare REV=v0.1.0
+REV ?= v0.1.0
+bench-compare: stage
+	Benchmarks/compare-revisions.sh $(REV)
 
 include mk/install.mk
 include mk/docs.mk
