@@ -19,10 +19,13 @@ public func crochet_deferred_new(_ out: UnsafeMutablePointer<OpaquePointer?>?,
     guard Engine.inReactorThread else { context.release(); return Status.notReactorThread.rawValue }
     let d = DeferredCore()
     // The deferred drops its canceller once it fired or was cancelled (or is
-    // freed): the owner goes with it and releases the context.
-    let owner = ForeignContextOwner(context)
-    d.setCanceller { d in
-        if let canceller { canceller(handle(d, retained: false), owner.pointer) }
+    // freed): the owner goes with it and releases the context. With neither
+    // a canceller nor a destroy there is nothing to keep (no allocation).
+    if canceller != nil || destroy != nil {
+        let owner = ForeignContextOwner(context)
+        d.setCanceller { d in
+            if let canceller { canceller(handle(d, retained: false), owner.pointer) }
+        }
     }
     out.pointee = handle(d, retained: true)
     return Status.ok.rawValue

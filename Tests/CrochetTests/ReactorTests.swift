@@ -371,9 +371,36 @@ struct RegistryTests {
         let all = results(3)
         for r in all { registry.insert(r) }
         _ = registry.removeAll()
-        #expect(all.allSatisfy { $0.link == nil && $0.registryPrevious == nil })
+        #expect(all.allSatisfy { $0.link == nil })
         for r in all { registry.insert(r) }
         registry.remove(all[1])
         #expect(registry.removeAll().count == 2)
+    }
+
+    @Test("removing a result twice, or one never inserted, changes nothing")
+    func removeIsIdempotent() {
+        var registry = Registry()
+        let all = results(3)
+        for r in all { registry.insert(r) }
+        registry.remove(all[0])
+        registry.remove(all[0])
+        registry.remove(results(1)[0])
+        #expect(registry.count == 2)
+        #expect(Set(registry.removeAll().map(ObjectIdentifier.init)) == Set([all[1], all[2]].map(ObjectIdentifier.init)))
+    }
+
+    @Test("10,000 followers inserted and removed in random order: the registry agrees with a model")
+    func randomInsertRemove() {
+        var registry = Registry()
+        let all = results(10_000)
+        var model = Set<ObjectIdentifier>()
+        var generator = SystemRandomNumberGenerator()
+        for r in all { registry.insert(r); model.insert(ObjectIdentifier(r)) }
+        for r in all.shuffled(using: &generator).prefix(9_990) {
+            registry.remove(r)
+            model.remove(ObjectIdentifier(r))
+            #expect(registry.count == model.count)
+        }
+        #expect(Set(registry.removeAll().map(ObjectIdentifier.init)) == model)
     }
 }

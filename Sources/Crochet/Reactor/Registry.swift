@@ -1,54 +1,49 @@
 /// The results the reactor completes later: those following a deferred that
-/// has not fired. An intrusive doubly linked list (no allocation), reactor
-/// thread only, so that stopping can complete every one with `ESTOPPED`.
+/// has not fired, so that stopping can complete every one with `ESTOPPED`.
+/// Reactor thread only. A dense array of unretained pointers; each result
+/// keeps its index (plus one) in its `link` word, which is free once the
+/// result has left the inbox: insert and remove are O(1) and a result pays
+/// no field of its own for it.
 package struct Registry {
-    private var head: UnsafeMutableRawPointer?
-    package private(set) var count = 0
+    private var results: [UnsafeMutableRawPointer] = []
+
+    package var count: Int { results.count }
 
     private static func node(_ raw: UnsafeMutableRawPointer) -> ResultCore {
         Unmanaged<ResultCore>.fromOpaque(raw).takeUnretainedValue()
     }
 
+    private static func tag(_ index: Int) -> UnsafeMutableRawPointer? { UnsafeMutableRawPointer(bitPattern: index + 1) }
+
     package mutating func insert(_ result: ResultCore) {
-        let raw = Unmanaged.passUnretained(result).toOpaque()
-        result.registryPrevious = nil
-        result.link = head
-        if let head { Registry.node(head).registryPrevious = raw }
-        head = raw
-        count += 1
+        result.link = Registry.tag(results.count)
+        results.append(Unmanaged.passUnretained(result).toOpaque())
     }
 
     package mutating func remove(_ result: ResultCore) {
         let raw = Unmanaged.passUnretained(result).toOpaque()
-        let next = result.link
-        if let previous = result.registryPrevious {
-            Registry.node(previous).link = next
-        } else if head == raw {
-            head = next
-        } else {
-            return  // not in the registry
+        guard let tag = result.link else { return }   // not in the registry
+        let index = Int(bitPattern: UInt(bitPattern: tag)) - 1
+        guard index >= 0, index < results.count, results[index] == raw else { return }
+        let last = results.removeLast()
+        if index < results.count {
+            results[index] = last
+            Registry.node(last).link = Registry.tag(index)
         }
-        if let next { Registry.node(next).registryPrevious = result.registryPrevious }
         result.link = nil
-        result.registryPrevious = nil
-        count -= 1
+        // Give back what a burst of followers left behind.
+        if results.capacity > 4096 && results.count < results.capacity / 4 { results = Array(results) }
     }
 
     /// Removes and returns every result (they stay alive: each is retained by
     /// the deferred it follows).
     package mutating func removeAll() -> [ResultCore] {
-        var all: [ResultCore] = []
-        all.reserveCapacity(count)
-        var node = head
-        while let raw = node {
+        let all = results.map { raw -> ResultCore in
             let result = Registry.node(raw)
-            node = result.link
             result.link = nil
-            result.registryPrevious = nil
-            all.append(result)
+            return result
         }
-        head = nil
-        count = 0
+        results = []
         return all
     }
 }

@@ -15,16 +15,21 @@ package final class DeferredCore: @unchecked Sendable {
     /// Runs when the deferred is cancelled before firing; it may fire it.
     package typealias Canceller = (DeferredCore) -> Void
 
-    package private(set) var phase: Phase = .pending
+    // Field order is layout: the value's 9 bytes and the three flags pack
+    // into 16, so a deferred is 72 bytes (an 80-byte malloc chunk).
     package private(set) var value: Value = .void
-    /// The failure, or the `OwnedValue` behind the value.
-    package private(set) var outcome: AnyObject?
+    package private(set) var phase: Phase = .pending
     /// Cancelled before firing: later firings are silently accepted.
     package private(set) var wasCancelled = false
-    private var canceller: Canceller?
-    private var callbacks: [Callback] = []
     /// True while `fire` runs the chain.
     private var runningCallbacks = false
+    /// The failure, or the `OwnedValue` behind the value.
+    package private(set) var outcome: AnyObject?
+    private var canceller: Canceller?
+    /// The chain: a result following this deferred, when that was the first
+    /// callback (the common case: one follower, no array), then the rest.
+    private var firstFollower: ResultCore?
+    private var callbacks: [Callback] = []
 
     package init(canceller: Canceller? = nil) {
         self.canceller = canceller
@@ -56,6 +61,10 @@ package final class DeferredCore: @unchecked Sendable {
         // Run the chain in order. A callback added while it runs goes to the
         // end of the chain, as in Twisted, rather than jumping the queue.
         runningCallbacks = true
+        if let first = firstFollower {
+            firstFollower = nil
+            first.finish(following: self)
+        }
         var i = 0
         while i < callbacks.count {
             run(callbacks[i])
@@ -85,7 +94,12 @@ package final class DeferredCore: @unchecked Sendable {
 
     package func addCallback(_ callback: Callback) {
         if phase == .pending || runningCallbacks {
-            callbacks.append(callback)
+            // Only the chain's first callback takes the slot: order is kept.
+            if case .result(let result) = callback, phase == .pending, firstFollower == nil, callbacks.isEmpty {
+                firstFollower = result
+            } else {
+                callbacks.append(callback)
+            }
         } else {
             run(callback)
         }

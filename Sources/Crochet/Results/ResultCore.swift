@@ -25,8 +25,9 @@ package class ResultCore: InboxItem, @unchecked Sendable {
         package static let counted: UInt32 = 1 << 8        // counted against the queued-calls bound
     }
 
-    // Field order is layout: 4+4+9+1+2+4 bytes pack into 24 (no bigger than
-    // before the time stamps came: a call record stays in its malloc size).
+    // Field order is layout: 4+4+9+1+2+4 bytes pack into 24, and with the
+    // header, the inbox link and `outcome` a result is 56 bytes (a 64-byte
+    // malloc chunk; a foreign call's record is 104, a 112-byte chunk).
     package final let state = Atomic<UInt32>(0)
     /// Two words of coarse time stamps (`cl_coarse_ms`) for three instants.
     /// Queued: `timeA` is the submit time. Running or waiting: `timeA` is how
@@ -40,13 +41,21 @@ package class ResultCore: InboxItem, @unchecked Sendable {
     /// The fork generation the result belongs to (`Engine.epoch`, low bits).
     private final let epochBits: UInt16
     package final let timeB = Atomic<UInt32>(0)
-    /// The failure, or the `OwnedValue` keeping a value's target alive.
+    /// The failure, or the `OwnedValue` keeping a value's target alive; while
+    /// the result follows a deferred, that deferred (`awaitedDeferred`).
     @exclusivity(unchecked) package final var outcome: AnyObject?
 
-    // Reactor-thread only: the deferred this result follows, and its place in
-    // the reactor's pending registry (`link` is the next pointer there).
-    @exclusivity(unchecked) package final var awaitedDeferred: DeferredCore?
-    @exclusivity(unchecked) package final var registryPrevious: UnsafeMutableRawPointer?
+    /// Reactor thread only: the deferred this result follows until it fires
+    /// (kept in `outcome`, which the outcome then replaces: no field of its
+    /// own). Its place in the reactor's registry is in `link`.
+    package final var awaitedDeferred: DeferredCore? {
+        get {
+            guard state.load(ordering: .relaxed) & (Bit.following | Bit.done) == Bit.following,
+                  let held = outcome else { return nil }
+            return unsafeDowncast(held, to: DeferredCore.self)
+        }
+        set { outcome = newValue }
+    }
 
     package init(epoch: UInt32) {
         epochBits = UInt16(truncatingIfNeeded: epoch)
