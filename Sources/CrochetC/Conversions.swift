@@ -69,15 +69,8 @@ extension Value {
 @inline(__always)
 func signature(returnType: crochet_type, args: UnsafePointer<crochet_value>?, count: Int,
                payloads: UnsafeMutablePointer<UInt64>) -> Signature? {
-    guard let rt = ValueType(c: returnType), count >= 0, count <= Int(CROCHET_MAX_ARGS),
-          count == 0 || args != nil else { return nil }
-    var signature = Signature(returnType: rt, count: count)
-    for i in 0..<count {
-        guard let t = ValueType(c: args![i].type), t.isArgumentType else { return nil }
-        signature.setArgument(i, t)
-        payloads[i] = Value.payload(of: args![i], t)
-    }
-    return signature
+    TaggedArguments.parse(returnTag: returnType.rawValue, arguments: args.map(UnsafeRawPointer.init), count: count,
+                          maximum: Int(CROCHET_MAX_ARGS), payloads: payloads)
 }
 
 /// Room for a call's argument payloads, on the stack.

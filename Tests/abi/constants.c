@@ -1,6 +1,7 @@
 /* The status codes and type tags have the values the contract fixes, and
  * crochet_strerror describes each code distinctly. */
 #include <crochet.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -25,7 +26,10 @@ int main(void) {
     EXPECT(CROCHET_TYPE_DEFERRED, 12); EXPECT(CROCHET_MAX_ARGS, 32);
     EXPECT(CROCHET_LOG_DEBUG, 10); EXPECT(CROCHET_LOG_INFO, 20);
     EXPECT(CROCHET_LOG_WARNING, 30); EXPECT(CROCHET_LOG_ERROR, 40);
-    EXPECT(sizeof(crochet_value), 16);
+    EXPECT(sizeof(crochet_value), 16);   /* the core reads arguments with this layout (TaggedArguments) */
+    EXPECT(offsetof(crochet_value, type), 0);
+    EXPECT(sizeof(((crochet_value *)0)->type), 4);
+    EXPECT(offsetof(crochet_value, u), 8);
     const char *seen[13];
     for (int code = 0; code >= -12; code--) {
         const char *text = crochet_strerror(code);

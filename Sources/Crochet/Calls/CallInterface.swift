@@ -16,6 +16,16 @@ package struct Signature: Hashable, Sendable {
         self.count = count
     }
 
+    /// A signature from its packed argument words (4 bits per argument type,
+    /// argument 0 in the low bits of `low`).
+    @inline(__always)
+    package init(returnType: ValueType, count: Int, low: UInt64, high: UInt64) {
+        self.returnType = returnType
+        self.count = count
+        self.low = low
+        self.high = high
+    }
+
     @inlinable
     package mutating func setArgument(_ index: Int, _ type: ValueType) {
         let shift = UInt64((index & 15) * 4)
