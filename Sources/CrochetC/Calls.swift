@@ -2,9 +2,10 @@ import CCrochetHeader
 import Crochet
 
 /// Validates and queues a call; shared by crochet_submit and crochet_wait_for.
+/// The caller owns the returned reference.
 @inline(__always)
 private func submitCall(_ fn: crochet_fn?, _ returnType: crochet_type,
-                        _ args: UnsafePointer<crochet_value>?, _ nargs: Int) -> (ResultCore?, Int32) {
+                        _ args: UnsafePointer<crochet_value>?, _ nargs: Int) -> (Unmanaged<ResultCore>?, Int32) {
     guard let fn else { return (nil, CROCHET_EINVAL) }
     return withPayloadSlots(nargs) { payloads in
         guard let signature = signature(returnType: returnType, args: args, count: nargs, payloads: payloads) else {
@@ -23,7 +24,7 @@ public func crochet_submit(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ fn: c
     guard let out else { return CROCHET_EINVAL }
     out.pointee = nil
     let (call, s) = submitCall(fn, return_type, args, nargs)
-    if let call { out.pointee = handle(call, retained: true) }
+    if let call { out.pointee = OpaquePointer(call.toOpaque()) }
     return s
 }
 
@@ -72,7 +73,7 @@ public func crochet_wait_for(_ value_out: UnsafeMutablePointer<crochet_value>?,
     guard Deadline(seconds: timeout) != nil else { return CROCHET_EINVAL }
     if Engine.inReactorThread { return Status.onReactorThread.rawValue }
     let (submitted, s) = submitCall(fn, return_type, args, nargs)
-    guard let call = submitted else { return s }
+    guard let call = submitted?.takeRetainedValue() else { return s }
     // The deadline counts from the submission, as crochet's wait_for does.
     let (status, value, failure) = call.waitFor(deadline: Deadline(seconds: timeout)!, handOver: value_out != nil,
                                                 waiter: "crochet_wait_for(\(call.diagnosticSymbol.description), \(timeout) s)")

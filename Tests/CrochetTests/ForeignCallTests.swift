@@ -81,7 +81,8 @@ private func call(_ function: UnsafeRawPointer, returning type: ValueType, _ arg
     var signature = Signature(returnType: type, count: args.count)
     for (i, a) in args.enumerated() { signature.setArgument(i, a.type) }
     let payloads = args.map(\.bits) + [0]
-    let (core, submitStatus) = Submission.foreignCall(function, signature: signature, arguments: payloads)
+    let (submitted, submitStatus) = Submission.foreignCall(function, signature: signature, arguments: payloads)
+    let core = submitted?.takeRetainedValue()
     let result = try #require(core, "submit failed: \(submitStatus)")
     var value = Value.void
     let raw = result.wait(deadline: deadline(in: patienceSeconds), value: &value)
@@ -223,7 +224,7 @@ struct ForeignCallTests {
     func pendingDeferredFiresLater() throws {
         _ = try globalReactor()
         let signature = Signature(returnType: .deferred, count: 0)
-        let (core, _) = Submission.foreignCall(fn(returnsPendingDeferred), signature: signature, arguments: [0])
+        let core = Submission.foreignCall(fn(returnsPendingDeferred), signature: signature, arguments: [0]).0?.takeRetainedValue()
         let result = try #require(core)
         var value = Value.void
         #expect(result.wait(deadline: deadline(in: 0.02), value: &value) == Status.timedOut.rawValue)
@@ -254,7 +255,7 @@ struct ForeignCallTests {
             for n in 0..<2_000 {
                 let x = Int64(t * 1_000_000 + n)
                 let payloads = (0..<5).map { UInt64(bitPattern: x + Int64($0)) }
-                let (core, _) = Submission.foreignCall(fn(sum5), signature: signature, arguments: payloads)
+                let core = Submission.foreignCall(fn(sum5), signature: signature, arguments: payloads).0?.takeRetainedValue()
                 guard let core else { wrong.increment(); continue }
                 var expected: Int64 = 0
                 for i in 0..<5 { expected += Int64(i + 1) * (x + Int64(i)) }

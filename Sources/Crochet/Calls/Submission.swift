@@ -12,12 +12,13 @@ package enum Submission {
     }
 
     /// A foreign call, queued, with a copy of `arguments` (the payloads,
-    /// `signature.count` of them). Touches the reactor without reference
-    /// counting: its header's cache line would otherwise bounce between
-    /// every submitter and the reactor thread.
+    /// `signature.count` of them); the caller owns the reference it returns
+    /// (handed over as is: no retain and release to make a C handle). Touches
+    /// the reactor without reference counting: its header's cache line would
+    /// otherwise bounce between every submitter and the reactor thread.
     @inline(__always)
     package static func foreignCall(_ function: UnsafeRawPointer, signature: Signature,
-                                    arguments: UnsafePointer<UInt64>) -> (ResultCore?, Status) {
+                                    arguments: UnsafePointer<UInt64>) -> (Unmanaged<ResultCore>?, Status) {
         guard let reactor = Engine.unmanagedReactor else { return (nil, .wrongState) }
         return reactor._withUnsafeGuaranteedRef { r in
             if r.isStopping { return (nil, .stopped) }
@@ -25,7 +26,7 @@ package enum Submission {
             let call = ForeignCall(function: function, interface: interface, epoch: r.epoch, arguments: arguments)
             let status = queue(call, on: r)
             guard status == .ok else { return (nil, status) }
-            return (call, .ok)
+            return (Unmanaged.passRetained(call as ResultCore), .ok)
         }
     }
 
