@@ -45,7 +45,9 @@ from ._errors import (AlreadyCalledError, CallFailed, CancelledError, CrochetErr
                       ReactorStopped, TimeoutError, TryAgain)
 from ._lifecycle import in_reactor_thread, no_setup, run, setup, stop
 from ._results import EventualResult, retrieve_result
-from ._deferred import Deferred
+from ._deferred import Deferred, fail, succeed
+from ._deferredlist import DeferredList, FirstError, gatherResults
+from ._coroutine import ensureDeferred, maybeDeferred
 from ._services import DelayedCall, call_from_thread, call_later
 from ._foreign import deferred_of
 from ._calls import run_in_reactor, wait_for
@@ -70,5 +72,7 @@ __all__ = [
     "deferred_of", "TimeoutError", "ReactorStopped", "CancelledError", "CallFailed",
     "AlreadyCalledError", "TryAgain", "CrochetError", "library_version", "library_path",
     "ResultInfo", "Stats", "stats", "set_stall_warning", "set_max_queued", "set_stash_limit",
+    "succeed", "fail", "maybeDeferred", "gatherResults", "DeferredList", "FirstError",
+    "ensureDeferred",
     "__version__",
 ]

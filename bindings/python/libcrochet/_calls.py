@@ -18,8 +18,9 @@ when it is decorated, so calls cost nothing for it.
 import ctypes
 import functools
 import numbers
+import types
 
-from . import _closure, _foreign, _held, _native, _operability, _values
+from . import _closure, _coroutine, _followed, _foreign, _held, _native, _operability, _values
 from ._args import seconds
 from ._deferred import Deferred
 from ._errors import PythonFailure, TimeoutError, describe
@@ -30,9 +31,11 @@ from ._results import EventualResult
 from ._status import error_for_status
 
 _VOID = _native.Value(_native.TYPE_VOID)
+_COROUTINE = types.CoroutineType
 
 # Set by twistedreactor.install(): maps what a function returned to a
 # Deferred that follows it (a Twisted Deferred, a coroutine) or returns it.
+# Without it a coroutine runs with _coroutine.ensureDeferred.
 adapt_result = None
 
 
@@ -52,8 +55,11 @@ class PythonCall:
         self.function = self.args = self.kwargs = None
         try:
             result = function(*args, **kwargs)
-            if adapt_result is not None and not isinstance(result, Deferred):
-                result = adapt_result(result)
+            if not isinstance(result, Deferred):
+                if adapt_result is not None:
+                    result = adapt_result(result)
+                elif type(result) is _COROUTINE:
+                    result = _coroutine.ensureDeferred(result)
         except BaseException as e:
             tb = e.__traceback__
             if tb is not None and tb.tb_frame.f_code is PythonCall.run.__code__:
@@ -66,14 +72,14 @@ class PythonCall:
         if isinstance(result, Deferred):
             self.deferred = result
             v = _native.Value(_native.TYPE_DEFERRED)
-            v.u.ptr = result._retained_handle()
+            v.u.ptr = _followed.engine_handle(result)
             return v
         return _values.returned(result)
 
     def failure(self, code, message):
         """The PythonFailure behind the engine's failure (code, message), if
         the function raised it or the Deferred it returned failed with it."""
-        for failure in (self.raised, self.deferred and self.deferred._failure):
+        for failure in (self.raised, self.deferred and _followed.failure_of(self.deferred)):
             if failure and failure.matches(code, message):
                 return failure
         return None

@@ -1,6 +1,7 @@
 """Exceptions, the Failure returned by EventualResult.original_failure(), and
 how a Python exception becomes a C failure (crochet_raise's code and message)."""
 
+import sys as _sys
 import traceback as _traceback
 
 
@@ -55,27 +56,128 @@ class CallFailed(CrochetError):
 
 
 class Failure:
-    """Why a result failed, as crochet's original_failure() gives it: `value`
-    is the exception wait() raises, getTraceback() the traceback text from the
-    reactor side (the Python traceback for a Python exception, the native
-    frames for a native failure). `code` and `message` are the C failure's."""
+    """Why something failed, as Twisted's Failure: an exception and where it
+    was raised. EventualResult.original_failure() gives one (crochet's
+    original_failure()), and a Deferred's errbacks are called with one.
 
-    def __init__(self, value, traceback_text, code, message, tb=None):
-        self.value = value
-        self.type = type(value)
+    Failure(exc_value=None, exc_type=None, exc_tb=None), as Twisted's: the
+    exception being handled when exc_value is None (TypeError if there is
+    none), else exc_value (an exception, or an exception class, which is
+    instantiated) with exc_tb, or its __traceback__.
+
+    `value` is the exception, `type` its class, `tb` its traceback (None for
+    a failure that came from native code). getTraceback() is the traceback
+    text: for a failed EventualResult, the text from the reactor side (the
+    Python traceback for a Python exception, the native frames for a native
+    failure). `code` and `message` are the C failure's (crochet_failure_code
+    and crochet_failure_message) for a Failure from an EventualResult, None
+    for one made in Python."""
+
+    def __init__(self, exc_value=None, exc_type=None, exc_tb=None, message=None, tb=None):
+        code = text = None
+        if isinstance(exc_type, str):
+            # The binding's own form, Failure(value, traceback_text, code,
+            # message, tb): a failure whose text comes from the reactor side.
+            text, code, exc_type, exc_tb = exc_type, exc_tb, None, tb
+        elif message is not None or tb is not None:
+            raise TypeError("Failure() takes exc_value, exc_type and exc_tb")
+        if exc_value is None:
+            exc_type, exc_value, exc_tb = _sys.exc_info()
+            if exc_value is None:
+                raise TypeError("Failure() needs an exception, or must be made while one is "
+                                "being handled")
+        elif isinstance(exc_value, type) and issubclass(exc_value, BaseException):
+            exc_value = exc_value()
+        elif not isinstance(exc_value, BaseException):
+            raise TypeError("Failure() needs an exception, not %s" % type(exc_value).__name__)
+        if exc_tb is None and text is None:
+            exc_tb = exc_value.__traceback__
+        self.value = exc_value
+        self.type = exc_type if exc_type is not None else type(exc_value)
+        self.tb = exc_tb
         self.code = code
         self.message = message
-        self.tb = tb
-        self._traceback_text = traceback_text
+        self._traceback_text = text
 
-    def getTraceback(self):  # noqa: N802 - Twisted's name
+    @property
+    def parents(self):
+        """The qualified names of the exception's class and its bases
+        (Twisted's Failure.parents), which check() also matches."""
+        return ["%s.%s" % (c.__module__, c.__qualname__) for c in self.type.__mro__]
+
+    def check(self, *errorTypes):  # noqa: N802,N803 - Twisted's names
+        """The first of errorTypes (exception classes, or their qualified
+        names as strings) that the exception is an instance of; None if it
+        is none of them."""
+        for error in errorTypes:
+            if isinstance(error, str):
+                if error in self.parents:
+                    return error
+            elif isinstance(error, type) and issubclass(self.type, error):
+                return error
+        return None
+
+    def trap(self, *errorTypes):  # noqa: N803
+        """In an errback: returns the matching error type (as check()), or
+        raises the exception again, so that the failure goes on down the
+        errback chain, unchanged, when it is none of errorTypes."""
+        error = self.check(*errorTypes)
+        if error is None:
+            self.raiseException()
+        return error
+
+    def getErrorMessage(self):  # noqa: N802
+        """The exception's message: str(value)."""
+        try:
+            return str(self.value)
+        except BaseException:
+            return "<%s instance: str() failed>" % self.type.__name__
+
+    def getTraceback(self, elideFrameworkCode=False, detail="default"):  # noqa: N802,N803
+        """The traceback as text, as Python prints it (detail "default" or
+        "verbose"), or in brief: one line for the exception and one per
+        frame (detail "brief"). ValueError for another detail."""
+        if detail == "brief":
+            return self._brief()
+        if detail not in ("default", "verbose"):
+            raise ValueError("detail must be 'default', 'brief' or 'verbose', not %r" % (detail,))
+        if self._traceback_text is None:
+            self._traceback_text = describe(self.value, self.tb)
         return self._traceback_text
 
-    def raiseException(self):  # noqa: N802 - Twisted's name
+    def _brief(self):
+        lines = ["Traceback: %s: %s\n" % (self.type.__name__, self.getErrorMessage())]
+        for frame in _traceback.extract_tb(self.tb) if self.tb is not None else ():
+            lines.append("%s:%s:%s\n" % (frame.filename, frame.lineno, frame.name))
+        return "".join(lines)
+
+    def printTraceback(self, file=None, elideFrameworkCode=False, detail="default"):  # noqa: N802,N803
+        """Writes getTraceback(detail=detail) to file (sys.stderr if None)."""
+        (file if file is not None else _sys.stderr).write(
+            self.getTraceback(elideFrameworkCode, detail))
+
+    def printBriefTraceback(self, file=None, elideFrameworkCode=False):  # noqa: N802,N803
+        """printTraceback(file, detail="brief")."""
+        self.printTraceback(file, elideFrameworkCode, detail="brief")
+
+    def getTracebackObject(self):  # noqa: N802
+        """The traceback object (None for a native failure)."""
+        return self.tb
+
+    def raiseException(self):  # noqa: N802
+        """Raises the exception, with its traceback."""
         raise self.value.with_traceback(self.tb)
+
+    def throwExceptionIntoGenerator(self, g):  # noqa: N802
+        """Throws the exception into a generator or coroutine g (g.throw) and
+        returns what g yields next."""
+        return g.throw(self.value.with_traceback(self.tb))
 
     def __repr__(self):
         return "<libcrochet.Failure %s: %s>" % (self.type.__name__, self.value)
+
+    def __str__(self):
+        return "[Failure instance: %s]" % self.getTraceback(detail="brief").rstrip("\n")
 
 
 def describe(exc, tb=None):
