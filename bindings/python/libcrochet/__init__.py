@@ -48,7 +48,9 @@ from ._results import EventualResult, retrieve_result
 from ._deferred import Deferred, fail, succeed
 from ._deferredlist import DeferredList, FirstError, gatherResults
 from ._coroutine import ensureDeferred, maybeDeferred
-from ._services import DelayedCall, call_from_thread, call_later
+from ._services import (DelayedCall, add_reader, add_writer, call_from_thread, call_later,
+                        remove_reader, remove_writer)
+from ._threads import defer_to_thread
 from ._foreign import deferred_of
 from ._calls import run_in_reactor, wait_for
 from ._operability import (ResultInfo, Stats, set_max_queued, set_stall_warning,
@@ -73,6 +75,7 @@ __all__ = [
     "AlreadyCalledError", "TryAgain", "CrochetError", "library_version", "library_path",
     "ResultInfo", "Stats", "stats", "set_stall_warning", "set_max_queued", "set_stash_limit",
     "succeed", "fail", "maybeDeferred", "gatherResults", "DeferredList", "FirstError",
-    "ensureDeferred",
+    "ensureDeferred", "add_reader", "add_writer", "remove_reader", "remove_writer",
+    "defer_to_thread",
     "__version__",
 ]

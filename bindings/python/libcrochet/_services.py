@@ -1,4 +1,6 @@
-"""Reactor services: call_from_thread, call_later and its DelayedCall.
+"""Reactor services: call_from_thread, call_later and its DelayedCall, file
+descriptor watchers (add_reader, add_writer, remove_reader, remove_writer)
+and shutdown triggers.
 
 The function and its arguments are the callback's ctx (_held): the engine
 drops them, through destroy, after the call ran, when it is cancelled, or at
@@ -134,26 +136,38 @@ _RUN_FD = _native.FD_FN(_run_fd)   # never freed
 
 
 def _fd(fd, what):
+    """fd as a C int: an int, or what fileno() returns; TypeError for
+    anything else, ValueError for a number no fd can have."""
     if not isinstance(fd, int):
-        fd = fd.fileno()
+        fileno = getattr(fd, "fileno", None)
+        if fileno is None:
+            raise TypeError("%s needs a file descriptor (an int or an object with fileno()), "
+                            "not %s" % (what, type(fd).__name__))
+        fd = fileno()
     if isinstance(fd, bool) or not isinstance(fd, int):
         raise TypeError("%s needs a file descriptor (an int or an object with fileno())" % what)
+    if not 0 <= fd < 2 ** 31:
+        raise ValueError("%s: %d is not a file descriptor" % (what, fd))
     return fd
 
 
 def add_reader(fd, f):
     """Reactor thread only. Calls f(fd) on the reactor thread while fd (an
     int, or an object with fileno()) is readable or has an error or hang-up,
-    level-triggered like Twisted's addReader. A second add_reader for fd
-    replaces f. ValueError for an fd that cannot be polled (a regular file);
-    RuntimeError off the reactor thread."""
+    level-triggered like Twisted's addReader, until remove_reader(fd). A
+    second add_reader for fd replaces f. Exceptions f raises are logged.
+    ValueError for a negative fd, one that is not open or cannot be polled
+    (a regular file); TypeError for a non-callable f; RuntimeError off the
+    reactor thread. The library holds f until the reader is removed or
+    replaced, or the reactor stops."""
     fd = _fd(fd, "add_reader()")
     _check_callable(f, "add_reader()")
     check(lib.crochet_add_reader(fd, _RUN_FD, _held.hold(f), _held.DROP), "add_reader()")
 
 
 def add_writer(fd, f):
-    """Reactor thread only. As add_reader, for writability."""
+    """Reactor thread only. As add_reader, for writability (and error or
+    hang-up); a reader and a writer on one fd are independent."""
     fd = _fd(fd, "add_writer()")
     _check_callable(f, "add_writer()")
     check(lib.crochet_add_writer(fd, _RUN_FD, _held.hold(f), _held.DROP), "add_writer()")
@@ -161,7 +175,9 @@ def add_writer(fd, f):
 
 def remove_reader(fd):
     """Reactor thread only. Stops watching fd for reading (no callback runs
-    for it afterwards). Nothing happens for an fd not watched."""
+    for it afterwards, even one already due in this loop turn; safe inside
+    any callback). Nothing happens for an fd not watched. Close the fd only
+    after removing its reader and writer."""
     check(lib.crochet_remove_reader(_fd(fd, "remove_reader()")), "remove_reader()")
 
 
