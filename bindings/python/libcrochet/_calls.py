@@ -141,14 +141,28 @@ def _wraps(wrapper, function, native):
     return wrapper
 
 
+def _method_descriptor(function, decorate):
+    """For a classmethod or staticmethod: the same kind of descriptor around
+    the decorated function (so the decorators stack either way round, as
+    crochet's do); else None."""
+    if isinstance(function, (classmethod, staticmethod)):
+        return type(function)(decorate(function.__func__))
+    return None
+
+
 def run_in_reactor(function):
     """Decorator: calling the decorated function runs it on the reactor thread
     and returns an EventualResult at once.
 
     `function` is a Python callable (it may return a libcrochet.Deferred to
-    finish later), or a ctypes foreign function whose argtypes and restype are
-    set, which the reactor thread then calls natively (no Python code runs
-    there)."""
+    finish later, or be an `async def` function, whose coroutine then runs
+    on the reactor thread), or a ctypes foreign function whose argtypes and
+    restype are set, which the reactor thread then calls natively (no Python
+    code runs there). It may be applied to a method, and above or below
+    @classmethod and @staticmethod."""
+    descriptor = _method_descriptor(function, run_in_reactor)
+    if descriptor is not None:
+        return descriptor
     submit, native, _name = _submitter(function, "run_in_reactor()")
     what = "%s()" % getattr(function, "__name__", "function")
 
@@ -166,12 +180,16 @@ def wait_for(timeout):
     call was (not started, running, waiting on a Deferred) and one WARNING
     with the same words goes to the "libcrochet" logger (as the library's
     crochet_wait_for does). RuntimeError when called on the reactor thread.
-    Accepts the same functions as run_in_reactor."""
+    Accepts the same functions as run_in_reactor (and stacks with
+    @classmethod and @staticmethod the same way)."""
     if callable(timeout) and not isinstance(timeout, numbers.Real):
         raise TypeError("wait_for() takes a timeout in seconds: use @wait_for(timeout=...)")
     t = seconds(timeout, "timeout", allow_none=False)
 
     def decorator(function):
+        descriptor = _method_descriptor(function, decorator)
+        if descriptor is not None:
+            return descriptor
         submit, native, name = _submitter(function, "wait_for()")
         what = "%s()" % getattr(function, "__name__", "function")
         waited = "wait_for(%s, %s s)" % (name, "%g" % t)
