@@ -19,3 +19,22 @@ def seconds(value, what="timeout", allow_none=True):
     if math.isnan(t) or t < 0:
         raise ValueError("%s must be a non-negative number of seconds, not %r" % (what, value))
     return t
+
+
+def wait_seconds(value, allow_none=True):
+    """A time to wait for a result, as crochet takes it: seconds (None: no
+    limit, as inf); a negative number polls, as 0 does (crochet waits on a
+    threading.Event, which treats a negative timeout as 0). TypeError for a
+    non-number, ValueError for NaN."""
+    if value is None and allow_none:
+        return math.inf
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError("timeout must be a number of seconds%s, not %s"
+                        % (" or None" if allow_none else "", type(value).__name__))
+    try:
+        t = float(value)
+    except OverflowError:
+        return math.inf if value > 0 else 0.0
+    if math.isnan(t):
+        raise ValueError("timeout must be a number of seconds, not NaN")
+    return t if t > 0 else 0.0

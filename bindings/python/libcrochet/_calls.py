@@ -21,9 +21,9 @@ import numbers
 import types
 
 from . import _closure, _coroutine, _followed, _foreign, _held, _native, _operability, _values
-from ._args import seconds
+from ._args import wait_seconds
 from ._deferred import Deferred
-from ._errors import PythonFailure, TimeoutError, describe
+from ._errors import PythonFailure, TimeoutError
 from ._lifecycle import in_reactor_thread
 from ._logging import logger
 from ._native import lib
@@ -43,11 +43,15 @@ class PythonCall:
     """A Python function and its arguments until it runs on the reactor
     thread; then the exception it raised, or the Deferred it returned."""
 
-    __slots__ = ("function", "args", "kwargs", "raised", "deferred")
+    __slots__ = ("function", "args", "kwargs", "raised", "deferred", "needs_text")
 
     def __init__(self, function, args, kwargs):
         self.function, self.args, self.kwargs = function, args, kwargs
         self.raised = self.deferred = None
+        # Set when the failure may be read without the exception object (its
+        # EventualResult is gone, or stashed): the engine then gets the
+        # traceback text, else only the exception's last line (_results.py).
+        self.needs_text = False
 
     def run(self):
         """Reactor thread: calls the function; returns the closure's value."""
@@ -64,8 +68,10 @@ class PythonCall:
             tb = e.__traceback__
             if tb is not None and tb.tb_frame.f_code is PythonCall.run.__code__:
                 tb = tb.tb_next   # not our own frame
-            self.raised = PythonFailure(e, tb, describe(e, tb))
-            lib.crochet_raise(self.raised.code, self.raised.message)
+            failure = self.raised = PythonFailure(e, tb)
+            if self.needs_text:   # read after `raised` is set (see _results.py)
+                failure.format()
+            lib.crochet_raise(failure.code, failure.message)
             return _VOID
         finally:
             del function, args, kwargs
@@ -184,7 +190,7 @@ def wait_for(timeout):
     @classmethod and @staticmethod the same way)."""
     if callable(timeout) and not isinstance(timeout, numbers.Real):
         raise TypeError("wait_for() takes a timeout in seconds: use @wait_for(timeout=...)")
-    t = seconds(timeout, "timeout", allow_none=False)
+    t = wait_seconds(timeout, allow_none=False)   # negative: polls, as crochet
 
     def decorator(function):
         descriptor = _method_descriptor(function, decorator)

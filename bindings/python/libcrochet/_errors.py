@@ -199,17 +199,47 @@ def c_message(text):
     return text.replace("\0", "\\0").encode("utf-8", "replace")
 
 
+def last_line(exc):
+    """The last line of an exception's traceback text, as Python prints it
+    ("ValueError: bad"), without formatting the traceback."""
+    kind = type(exc)
+    name = kind.__qualname__
+    if kind.__module__ not in ("builtins", "__main__"):
+        name = "%s.%s" % (kind.__module__, name)
+    try:
+        text = str(exc)
+    except BaseException:
+        text = "<exception str() failed>"
+    return "%s: %s" % (name, text) if text else name
+
+
 class PythonFailure:
     """A Python exception that failed a call, kept by whatever the waiter can
     reach (the call, or the Deferred it fired): (exception, traceback, text),
-    and the code and message the engine was given, to recognise it."""
+    and the code and message the engine was given, to recognise it.
 
-    __slots__ = ("value", "tb", "text", "code", "message")
+    Without `text`, the traceback is formatted only when it is read, and the
+    engine's message is the exception's last line ("ValueError: bad"); a
+    failure whose engine message must carry the traceback calls format()
+    before it is given to the engine."""
 
-    def __init__(self, value, tb, text):
-        self.value, self.tb, self.text = value, tb, text
+    __slots__ = ("value", "tb", "_text", "code", "message")
+
+    def __init__(self, value, tb, text=None):
+        self.value, self.tb, self._text = value, tb, text
         self.code = failure_code(value)
-        self.message = c_message(text)
+        self.message = c_message(text if text is not None else last_line(value))
+
+    @property
+    def text(self):
+        """The traceback text, as Python prints it (formatted once, now)."""
+        if self._text is None:
+            self._text = describe(self.value, self.tb)
+        return self._text
+
+    def format(self):
+        """Formats the traceback now, and makes it the engine's message."""
+        self.message = c_message(self.text)
 
     def matches(self, code, message):
         """Whether the engine's failure (code, message bytes) is this one."""
