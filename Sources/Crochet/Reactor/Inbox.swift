@@ -44,6 +44,12 @@ package final class Inbox: @unchecked Sendable {
     /// the inbox is closed.
     func takeAll(into batch: inout Batch) -> (count: Int, closed: Bool) {
         var old = head.load(ordering: .relaxed)
+        // Nothing to take: no exchange, which would take the line exclusively
+        // from the producers about to push onto it.
+        if old & ~Inbox.closedBit == 0 {
+            if old == 0 { return (0, false) }
+            old = head.load(ordering: .acquiring)   // closed: order the items' rejection after it
+        }
         while true {
             let (exchanged, current) = head.compareExchange(
                 expected: old, desired: old & Inbox.closedBit, ordering: .sequentiallyConsistent)
