@@ -11,7 +11,7 @@ import pytest
 
 import libcrochet
 from libcrochet import Deferred, Failure
-from helpers import LIMIT, deferred_call, on_reactor, sync
+from helpers import LIMIT, deferred_call, on_reactor, run_python, sync
 
 
 def _error_of(f, *args, **kwargs):
@@ -759,3 +759,97 @@ def test_failure_handed_to_an_unobserved_result_is_logged_once(log_capture):
     record = log_capture.wait_for(tag)
     assert "Unhandled error in EventualResult" in record.getMessage()
     assert len(_unhandled(log_capture, tag)) == 1
+
+
+# ---------------------------------------------------------------------------
+# Against Twisted's own Deferred
+# ---------------------------------------------------------------------------
+
+def test_same_chains_as_twisteds_deferred():
+    """1000 random chains (callbacks that compute, raise, recover, return
+    fired, failed and pending Deferreds, Deferreds returned by another's
+    callback, firings interleaved with additions) run the same callbacks
+    with the same results on this Deferred as on Twisted's (in a child
+    process: the test process never imports Twisted)."""
+    pytest.importorskip("twisted")
+    done = run_python('''
+        import random
+        import libcrochet
+        libcrochet.setup()
+        from twisted.internet import defer
+        from twisted.python.failure import Failure as TwistedFailure
+
+        def scenario(seed, make, succeed, fail, is_failure):
+            rnd = random.Random(seed)
+            log, pending = [], []
+            ds = [make() for _ in range(3)]
+            for i in range(rnd.randint(1, 8)):
+                target = rnd.choice(ds)
+                kind = rnd.choice("cebx")
+                action = rnd.choice(["inc", "raise", "fired", "pending", "failed", "recover"])
+
+                def f(r, action=action, i=i):
+                    log.append((i, "F" if is_failure(r) else r))
+                    if action == "inc":
+                        return r + 1 if isinstance(r, int) else 0
+                    if action == "raise":
+                        raise KeyError(i)
+                    if action == "fired":
+                        return succeed(100 + i)
+                    if action == "failed":
+                        return fail(KeyError(i))
+                    if action == "recover":
+                        return 7
+                    p = make()
+                    pending.append(p)
+                    return p
+
+                if kind == "c":
+                    target.addCallback(f)
+                elif kind == "e":
+                    target.addErrback(f)
+                elif kind == "b":
+                    target.addBoth(f)
+                else:
+                    other = rnd.choice(ds)
+                    if other is not target:
+                        target.addCallback(lambda r, o=other: o)
+                if rnd.random() < 0.3:
+                    d = rnd.choice(ds)
+                    if not d.called:
+                        d.callback(i) if rnd.random() < 0.6 else d.errback(KeyError("e%d" % i))
+            for d in ds:
+                if not d.called:
+                    d.callback(50)
+            for k in range(20):
+                if not pending:
+                    break
+                p = pending.pop(0)
+                if not p.called:
+                    p.callback(200 + k)
+            out = []
+            for d in ds:
+                r = getattr(d, "result", None)
+                out.append(("F", r.value.args) if is_failure(r) else ("paused",) if d.paused
+                           else r)
+                d.addErrback(lambda f: None)
+            return log, out
+
+        @libcrochet.wait_for(60)
+        def ours(seeds):
+            return [scenario(s, libcrochet.Deferred, libcrochet.succeed, libcrochet.fail,
+                             lambda r: isinstance(r, libcrochet.Failure)) for s in seeds]
+
+        seeds = range(1000)
+        theirs = [scenario(s, defer.Deferred, defer.succeed, defer.fail,
+                           lambda r: isinstance(r, TwistedFailure)) for s in seeds]
+        mine = ours(seeds)
+        differ = [s for s in seeds if theirs[s] != mine[s]]
+        assert not differ, (differ[:5], theirs[differ[0]], mine[differ[0]])
+        print("OK", sum(len(log) for log, _ in mine))
+    ''', timeout=120)
+    out = done.stdout + done.stderr
+    assert done.returncode == 0, out
+    assert done.stdout.startswith("OK "), out
+    assert int(done.stdout.split()[1]) > 2000, out   # callbacks did run
+    assert "Unhandled" not in done.stderr, out
