@@ -328,9 +328,23 @@ class Deferred:
         if failure is not None:
             self._unhandled = None
             try:
-                logger.error("Unhandled error in Deferred:\n%s", failure.getTraceback().rstrip())
+                _report_unhandled(failure)
             except BaseException:
                 pass
+
+
+def _report_unhandled(failure):
+    """One ERROR record, as the binding reports an EventualResult's failure
+    nobody looked at: with the exception (logging formats its traceback if a
+    handler shows it), or with the text of a failure that has only text (a
+    native one, forwarded from an EventualResult)."""
+    if failure.tb is None and failure._traceback_text is not None:
+        logger.error("%s:\n%s", _UNHANDLED, failure.getTraceback().rstrip("\n"))
+    else:
+        logger.error("%s", _UNHANDLED, exc_info=(failure.type, failure.value, failure.tb))
+
+
+_UNHANDLED = "Unhandled error in Deferred"
 
 
 _RUN_CODE = Deferred._run_callbacks.__code__

@@ -703,11 +703,27 @@ def test_unhandled_error_in_deferred_is_logged_once(log_capture):
     on_reactor(gc.collect)
     record = log_capture.wait_for(tag)
     assert record.levelname == "ERROR"
-    text = record.getMessage()
-    assert text.startswith("Unhandled error in Deferred:\n")
-    assert "in failing_here" in text
+    assert record.getMessage() == "Unhandled error in Deferred"
+    assert isinstance(record.exc_info[1], ValueError) and record.exc_info[1].args == (tag,)
+    assert "in failing_here" in log_capture.text(record)
     on_reactor(gc.collect)
     assert len(_unhandled(log_capture, tag)) == 1
+
+
+def test_unhandled_failure_with_only_text_is_logged_with_it(log_capture):
+    """A failure that has a traceback text but no traceback (a native
+    failure forwarded from an EventualResult) is logged with that text."""
+    tag = uuid.uuid4().hex
+
+    def drop():
+        text = "native frames of %s\n" % tag
+        libcrochet.fail(Failure(libcrochet.CallFailed(-3, "m"), text, -3, "m", None))
+
+    on_reactor(drop)
+    on_reactor(gc.collect)
+    record = log_capture.wait_for(tag)
+    assert record.getMessage() == "Unhandled error in Deferred:\nnative frames of %s" % tag
+    assert record.exc_info is None
 
 
 def test_handled_errors_are_not_logged(log_capture):
