@@ -3,13 +3,16 @@ coroutines on the reactor thread without Twisted (and, in child processes,
 with Twisted imported or libcrochet.twistedreactor installed)."""
 
 import contextvars
+import gc
 import threading
+import time
 import types
+import weakref
 
 import pytest
 
 import libcrochet
-from libcrochet import Deferred
+from libcrochet import Deferred, _held
 from helpers import LIMIT, on_reactor, run_python, sync
 
 
@@ -435,3 +438,47 @@ def test_twisted_reactor_awaits_libcrochet_deferreds():
         assert returns_ours() == 2
         print("OK")
     """)
+
+
+def test_coroutines_leave_nothing():
+    """Coroutines that return, raise, or are cancelled while awaiting (with
+    defer_to_thread, gatherResults and maybeDeferred on the way) leave no
+    object behind once their results are gone, and nothing held."""
+    live = weakref.WeakSet()
+
+    class Sentinel:
+        def __init__(self):
+            live.add(self)
+
+    @libcrochet.run_in_reactor
+    async def coro(s, how):
+        v = await _later(0, s)
+        if how == 1:
+            raise KeyError(v)
+        if how == 2:
+            await Deferred()   # until cancelled
+        r = await libcrochet.defer_to_thread(lambda: v)
+        return await libcrochet.gatherResults([libcrochet.succeed(r),
+                                               libcrochet.maybeDeferred(lambda: r)])
+
+    sync()
+    held = _held.count()
+    results = [(coro(Sentinel(), i % 3), i % 3) for i in range(600)]
+    value = None
+    for result, how in results:
+        if how == 2:
+            sync()   # (it awaits by now: calls run in order)
+            result.cancel()
+        try:
+            value = result.wait(LIMIT)
+            assert how == 0 and isinstance(value[0], Sentinel) and value[0] is value[1]
+        except KeyError as e:
+            assert how == 1 and isinstance(e.args[0], Sentinel)
+        except libcrochet.CancelledError:
+            assert how == 2
+    del results, result, value
+    deadline = time.monotonic() + LIMIT
+    while (len(live), _held.count()) != (0, held) and time.monotonic() < deadline:
+        gc.collect()
+        sync()
+    assert (len(live), _held.count()) == (0, held)
