@@ -44,7 +44,7 @@ src=$tmp/src/bindings/python
 mkdir -p "$tmp/src/include" "$src/libcrochet/_lib"
 cp "$header" "$tmp/src/include/crochet.h"
 cp -L "$here/pyproject.toml" "$here/setup.py" "$here/README.md" "$here/LICENSE" "$src/"
-cp "$here"/libcrochet/*.py "$src/libcrochet/"
+cp "$here"/libcrochet/*.py "$here"/libcrochet/py.typed "$src/libcrochet/"
 cp "$library" "$src/libcrochet/_lib/$soname"
 chmod 755 "$src/libcrochet/_lib/$soname"
 
@@ -53,7 +53,7 @@ auditwheel repair --wheel-dir "$tmp/repaired" "$tmp/plain"/*.whl 2>&1 \
     | grep -v '^INFO:' || true
 wheel=$(ls "$tmp/repaired"/*.whl 2>/dev/null) || { echo "build-wheel: auditwheel made no wheel" >&2; exit 1; }
 
-# One libcrochet, under the soname, in the wheel.
+# One libcrochet, under the soname, in the wheel; and py.typed.
 "$python" - "$wheel" "$soname" <<'EOF'
 import sys, zipfile
 wheel, soname = sys.argv[1:]
@@ -61,6 +61,8 @@ names = zipfile.ZipFile(wheel).namelist()
 libs = [n for n in names if "libcrochet.so" in n.rsplit("/", 1)[-1]]
 if libs != ["libcrochet/_lib/" + soname]:
     sys.exit("build-wheel: %s carries %s, not exactly libcrochet/_lib/%s" % (wheel, libs, soname))
+if "libcrochet/py.typed" not in names:   # PEP 561: the package's types are for checkers
+    sys.exit("build-wheel: %s has no libcrochet/py.typed" % wheel)
 EOF
 
 mkdir -p "$outdir"

@@ -6,6 +6,7 @@
 import ctypes
 import ctypes.util
 import threading
+from typing import Dict, Tuple
 
 import libcrochet
 
@@ -14,7 +15,7 @@ print("libcrochet", libcrochet.__version__, "(library %s)" % libcrochet.library_
 
 
 @libcrochet.run_in_reactor
-def add(a, b):
+def add(a: int, b: int) -> int:
     """Runs on the reactor thread; the caller gets an EventualResult."""
     return a + b
 
@@ -23,7 +24,7 @@ print("add(20, 22) =", add(20, 22).wait(timeout=1))
 
 
 @libcrochet.run_in_reactor
-def hello_later(delay):
+def hello_later(delay: float) -> libcrochet.Deferred:
     """Finishes later: returns a Deferred that a timer fires."""
     d = libcrochet.Deferred()
     libcrochet.call_later(delay, d.callback, "hello")
@@ -39,7 +40,7 @@ print("a later wait:", result.wait(timeout=5))
 
 
 @libcrochet.wait_for(timeout=1)
-def where():
+def where() -> Tuple[bool, bool]:
     """wait_for: call it like a plain function; it runs on the reactor thread."""
     return threading.current_thread() is not threading.main_thread(), libcrochet.in_reactor_thread()
 
@@ -48,7 +49,7 @@ print("wait_for ran off the main thread, on the reactor:", where())
 
 
 @libcrochet.run_in_reactor
-def divide(a, b):
+def divide(a: float, b: float) -> float:
     return a / b
 
 
@@ -57,14 +58,16 @@ try:
     failed.wait(timeout=1)
 except ZeroDivisionError as e:
     print("the reactor's exception comes back:", repr(e))
-print(failed.original_failure().getTraceback().strip().splitlines()[-1])
+failure = failed.original_failure()
+assert failure is not None
+print(failure.getTraceback().strip().splitlines()[-1])
 
 uid = add(1, 2).stash()
 print("stash and retrieve_result:", libcrochet.retrieve_result(uid).wait(timeout=1))
 
 
 @libcrochet.run_in_reactor
-def make_config():
+def make_config() -> Dict[str, int]:
     return {"answer": 42}
 
 

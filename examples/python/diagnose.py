@@ -31,29 +31,29 @@ print("stall warning at 0.2 s")
 
 
 @libcrochet.run_in_reactor
-def fetch_page(seconds):
+def fetch_page(seconds: float) -> int:
     """Blocks the reactor thread: everything else waits behind it."""
     time.sleep(seconds)
     return 200
 
 
 @libcrochet.wait_for(timeout=0.1)
-def add(a, b):
+def add(a: int, b: int) -> int:
     return a + b
 
 
 @libcrochet.run_in_reactor
-def await_reply():
+def await_reply() -> libcrochet.Deferred:
     """Returns a Deferred that nothing will ever fire."""
     return libcrochet.Deferred()
 
 
 @libcrochet.wait_for(timeout=0.2)
-def await_reply_for_a_while():
+def await_reply_for_a_while() -> libcrochet.Deferred:
     return libcrochet.Deferred()
 
 
-def flush():
+def flush() -> None:
     libcrochet._logging.flush(5.0)   # the records so far have been printed
 
 

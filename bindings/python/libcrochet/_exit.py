@@ -36,7 +36,7 @@ import ctypes
 import os
 import threading
 import time
-from typing import Callable, List, Optional, Tuple
+from typing import Any, Callable, List, Optional, Tuple
 
 EXIT_TIMEOUT = 5.0
 # After the budget, what a reactor thread told to stop may still take to end
@@ -72,16 +72,23 @@ def _note_reactor_thread() -> None:
     _reactor_thread = (os.getpid(), threading.get_native_id())
 
 
+def _submit(function: Callable[[], None], what: str) -> Any:
+    """run_in_reactor(function)() (an EventualResult)."""
+    from . import _calls
+    submit: Any = _calls.submit_python
+    return submit(function, (), {}, what)
+
+
 def watch_reactor_thread() -> None:
     """After setup(): the first call the new reactor runs notes its thread."""
-    from ._calls import submit_python
-    submit_python(_note_reactor_thread, (), {}, "setup()")
+    _submit(_note_reactor_thread, "setup()")
 
 
 def _reactor_task() -> Optional[str]:
     """/proc/self/task/<id> of this process's reactor thread, if noted."""
-    pid, tid = _reactor_thread or (None, None)
-    return "/proc/self/task/%d" % tid if pid == os.getpid() else None
+    if _reactor_thread is None or _reactor_thread[0] != os.getpid():
+        return None
+    return "/proc/self/task/%d" % _reactor_thread[1]
 
 
 def reactor_thread_alive() -> bool:
@@ -110,10 +117,9 @@ def _left() -> float:
 
 def _drain(timeout: float) -> None:
     """Lets the calls queued so far run, up to timeout."""
-    from ._calls import submit_python
     from ._errors import CrochetError
     try:
-        submit_python(lambda: None, (), {}, "exit").wait(timeout)
+        _submit(lambda: None, "exit").wait(timeout)
     except (CrochetError, RuntimeError):
         pass
 

@@ -11,14 +11,17 @@ The key is the address of a live Python object, so no native pointer can be
 mistaken for one while it is held; `get` maps a pointer back to the object.
 """
 
+from __future__ import annotations
+
 import ctypes
+from typing import Any, Dict, List, Optional
 
 from . import _native
 
-_cells = {}   # key -> [obj], until the engine's destroy(key)
+_cells: Dict[int, List[Any]] = {}   # key -> [obj], until the engine's destroy(key)
 
 
-def hold(obj):
+def hold(obj: Any) -> int:
     """A new key for obj, valid until DROP(key) (or drop(key))."""
     cell = [obj]
     key = id(cell)
@@ -26,24 +29,24 @@ def hold(obj):
     return key
 
 
-def get(key, default=None):
+def get(key: Optional[int], default: Any = None) -> Any:
     """The object held under key (a pointer from the engine), or default."""
-    cell = _cells.get(key)
+    cell = _cells.get(key) if key is not None else None
     return default if cell is None else cell[0]
 
 
-def drop(key, _pop=_cells.pop):
+def drop(key: int, _pop: Any = _cells.pop) -> None:
     """Lets go of key. Only for a registration the engine refused and that
     the contract says stays ours (crochet_deferred_callback_owned)."""
     _pop(key, None)
 
 
-def count():
+def count() -> int:
     """How many objects the engine holds (for tests)."""
     return len(_cells)
 
 
-def _destroy(ctx, _pop=_cells.pop):
+def _destroy(ctx: Optional[int], _pop: Any = _cells.pop) -> None:
     if _pop(ctx, None) is None:
         try:   # the engine broke "exactly once"
             from ._logging import logger

@@ -8,8 +8,11 @@ parent owns it), and setup() starts a fresh reactor; so the binding only has
 to notice that it runs in a new process, by its pid. It needs no fork handler.
 """
 
+from __future__ import annotations
+
 import os
 import threading
+from typing import Callable, List, Optional, Tuple
 
 from . import _exit, _logging
 from ._native import lib
@@ -17,16 +20,16 @@ from ._status import check, error_for_status
 from . import _native
 
 _lock = threading.RLock()
-_mode = None   # (mode, pid): "setup" or "no_setup", in process pid
-_start_hooks = []   # when_started(hook)
+_mode: Optional[Tuple[str, int]] = None   # (mode, pid): "setup" or "no_setup", in process pid
+_start_hooks: List[Callable[[], None]] = []   # when_started(hook)
 
 
-def mode():
+def mode() -> Optional[str]:
     """"setup", "no_setup" or None, for this process."""
     return _mode[0] if _mode is not None and _mode[1] == os.getpid() else None
 
 
-def _started(how):
+def _started(how: str) -> None:
     global _mode
     _mode = (how, os.getpid())
     _logging.install()
@@ -35,7 +38,7 @@ def _started(how):
         hook()
 
 
-def when_started(hook):
+def when_started(hook: Callable[[], None]) -> None:
     """Calls hook() (in the calling thread) whenever the library is
     initialized in a process, by setup() or no_setup(), and now if it
     already is (twistedreactor starts Twisted's reactor this way)."""
@@ -45,7 +48,7 @@ def when_started(hook):
             hook()
 
 
-def setup():
+def setup() -> None:
     """Starts the reactor on a thread the library owns, routes the library's
     logs to logging.getLogger("libcrochet"), and stops the reactor at exit.
     May be called any number of times; no effect after no_setup()."""
@@ -56,7 +59,7 @@ def setup():
             _exit.watch_reactor_thread()
 
 
-def no_setup():
+def no_setup() -> None:
     """Initializes libcrochet without starting a reactor thread: the
     application runs the reactor itself with run() (on a thread of its own)
     and stops it with stop(). Later setup() calls have no effect.
@@ -75,7 +78,7 @@ def no_setup():
         _started("no_setup")
 
 
-def run():
+def run() -> None:
     """After no_setup(), runs the reactor on the calling thread until stop().
     A reactor runs once. The calling thread is the reactor thread meanwhile."""
     status = lib.crochet_run()
@@ -84,7 +87,7 @@ def run():
     check(status, "run()")
 
 
-def stop():
+def stop() -> None:
     """Stops the reactor: every pending result completes with ReactorStopped
     and later calls raise ReactorStopped. Returns at once. Idempotent."""
     status = lib.crochet_stop()
@@ -92,6 +95,6 @@ def stop():
         raise error_for_status(status, "stop()")
 
 
-def in_reactor_thread():
+def in_reactor_thread() -> bool:
     """True on the reactor thread (while it runs the reactor)."""
-    return lib.crochet_in_reactor_thread() != 0
+    return bool(lib.crochet_in_reactor_thread() != 0)

@@ -4,11 +4,15 @@ Nothing here calls into the library beyond loading it and reading its status
 table; the rest of the package uses `lib` and the constants below.
 """
 
+from __future__ import annotations
+
 import ctypes
 import os
 from ctypes import (CFUNCTYPE, POINTER, Structure, Union, c_char_p, c_double, c_float, c_int,
                     c_int8, c_int16, c_int32, c_int64, c_size_t, c_uint, c_uint8, c_uint16,
                     c_uint32, c_uint64, c_void_p)
+
+from typing import Any, Dict, Iterator, Optional, Tuple
 
 from ._version import __version__
 
@@ -70,7 +74,7 @@ BUNDLED_NAMES = (SONAME, LIBRARY_NAME)
 _BY_PATH, _BY_SONAME, _IF_LOADED = "path", "soname", "loaded"
 
 
-def _candidates():
+def _candidates() -> Iterator[Tuple[str, Optional[str], Optional[str], Optional[str]]]:
     """(how, target, kind, why-not) for each place to look, in order. Only
     the last (pkg-config) starts a process, and only when reached."""
     how = "the %s environment variable" % ENV_VARIABLE
@@ -127,7 +131,7 @@ class _DlInfo(Structure):
                 ("dli_sname", c_char_p), ("dli_saddr", c_void_p)]
 
 
-def _path_of(lib, default):
+def _path_of(lib: ctypes.CDLL, default: str) -> str:
     """The file the dynamic linker mapped lib from (dladdr), else default."""
     try:
         dladdr = ctypes.CDLL(None).dladdr
@@ -142,7 +146,7 @@ def _path_of(lib, default):
     return default
 
 
-def _compatible(lib):
+def _compatible(lib: ctypes.CDLL) -> Optional[str]:
     """None if lib is a libcrochet with the binding's MAJOR.MINOR, else why not."""
     try:
         lib.crochet_version.restype = c_char_p
@@ -160,7 +164,7 @@ def _compatible(lib):
     return None
 
 
-def load():
+def load() -> Tuple[ctypes.CDLL, str]:
     """Loads libcrochet from the first place that works, or raises ImportError
     naming every place tried and why each failed. Returns (lib, path)."""
     tried = []
@@ -198,8 +202,8 @@ def load():
         % ENV_VARIABLE)
 
 
-def _declare(lib):
-    def fn(name, restype, *argtypes):
+def _declare(lib: ctypes.CDLL) -> None:
+    def fn(name: str, restype: Any, *argtypes: Any) -> None:
         f = getattr(lib, name)
         f.restype = restype
         f.argtypes = list(argtypes)
@@ -252,7 +256,7 @@ lib, library_path = load()
 _declare(lib)
 
 
-def _status_table():
+def _status_table() -> Dict[str, int]:
     """name -> value of every status, from the library's own table
     (crochet_status_name), so that no value is copied here."""
     table = {}
@@ -283,10 +287,11 @@ except KeyError as e:  # pragma: no cover - an incomplete library
     raise ImportError("libcrochet at %s does not name status %s" % (library_path, e)) from None
 
 
-def strerror(status):
-    return lib.crochet_strerror(status).decode("utf-8", "replace")
+def strerror(status: int) -> str:
+    text: bytes = lib.crochet_strerror(status)
+    return text.decode("utf-8", "replace")
 
 
-def fn_address(f):
+def fn_address(f: Any) -> Optional[int]:
     """The address of a ctypes function object (foreign function or callback)."""
     return ctypes.cast(f, c_void_p).value

@@ -9,12 +9,14 @@ bytes, in a dict that is never emptied; a decorated function's name is
 looked up once, when it is decorated, so a call costs nothing for it.
 """
 
-import collections
+from __future__ import annotations
+
 import ctypes
 import functools
 import math
 import numbers
 import threading
+from typing import Any, Dict, NamedTuple, Optional
 from ctypes import POINTER, Structure, c_char_p, c_double, c_int, c_size_t, c_uint64, c_void_p
 
 from . import _native
@@ -42,8 +44,8 @@ class _Stats(Structure):
                 + [("max_queue_delay_seconds", c_double), ("max_callback_seconds", c_double)])
 
 
-def _declare():
-    def fn(name, restype, *argtypes):
+def _declare() -> None:
+    def fn(name: str, restype: Any, *argtypes: Any) -> None:
         f = getattr(lib, name)
         f.restype = restype
         f.argtypes = list(argtypes)
@@ -61,11 +63,11 @@ _declare()
 
 # -- names -------------------------------------------------------------------
 
-_interned = {}   # name -> its bytes, for the life of the process (the engine keeps the pointer)
+_interned: Dict[str, bytes] = {}   # name -> its bytes, for the life of the process (the engine keeps the pointer)
 _intern_lock = threading.Lock()
 
 
-def intern_name(name):
+def intern_name(name: str) -> bytes:
     """The process-lifetime bytes for name (a str), made once per distinct
     name: what crochet_submit_closure_named is given."""
     b = _interned.get(name)
@@ -77,7 +79,7 @@ def intern_name(name):
     return b
 
 
-def display_name(function):
+def display_name(function: Any) -> str:
     """How a Python callable is named in diagnostics: module.__qualname__
     (a functools.partial by the function it wraps, a callable object by its
     class)."""
@@ -95,14 +97,14 @@ def display_name(function):
     return qualname
 
 
-def name_of(function):
+def name_of(function: Any) -> bytes:
     """The interned name of a Python callable (see display_name)."""
     return intern_name(display_name(function))
 
 
 # -- per-result facts ----------------------------------------------------------
 
-def format_seconds(s):
+def format_seconds(s: float) -> str:
     """Seconds as people read them, at the coarse clock's resolution:
     "2.00 s", "35 ms", "less than 4 ms" (as the library says them)."""
     if s >= 1:
@@ -124,14 +126,15 @@ class ResultInfo:
 
     __slots__ = ("state", "queued_seconds", "running_seconds", "function")
 
-    def __init__(self, state, queued_seconds, running_seconds, function):
+    def __init__(self, state: str, queued_seconds: float, running_seconds: float,
+                 function: str) -> None:
         self.state = state
         self.queued_seconds = queued_seconds
         self.running_seconds = running_seconds
         self.function = function
 
     @property
-    def diagnosis(self):
+    def diagnosis(self) -> str:
         what = "`%s`" % self.function
         q, r = format_seconds(self.queued_seconds), format_seconds(self.running_seconds)
         if self.state == "queued":
@@ -142,15 +145,15 @@ class ResultInfo:
             return "%s returned a deferred that has not fired for %s (queued %s)" % (what, r, q)
         return "%s is done (queued %s, ran %s)" % (what, q, r)
 
-    def __str__(self):
+    def __str__(self) -> str:
         return self.diagnosis
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return ("<libcrochet.ResultInfo %s %r queued=%.3f running=%.3f>"
                 % (self.state, self.function, self.queued_seconds, self.running_seconds))
 
 
-def result_info(handle):
+def result_info(handle: Optional[int]) -> ResultInfo:
     """The ResultInfo of the engine's result `handle` (crochet_result_get_info)."""
     info = _ResultInfo()
     info.size = ctypes.sizeof(_ResultInfo)
@@ -162,18 +165,31 @@ def result_info(handle):
 
 # -- stats -----------------------------------------------------------------------
 
-Stats = collections.namedtuple("Stats", _STATS_FIELDS + ("max_queue_delay_seconds",
-                                                         "max_callback_seconds"))
-Stats.__doc__ = """The library's counters (crochet_get_stats), cheap enough to read every
-second: calls_submitted, calls_completed (with a value, a failure, cancelled
-or stopped), queued (calls not yet started), waiting (results following a
-Deferred), timers, readers, writers, workers, workers_busy, worker_queue,
-stashed; max_queue_delay_seconds and max_callback_seconds are the longest
-submit-to-start delay and the longest single callback on the reactor thread
-since the previous stats() call."""
+class Stats(NamedTuple):
+    """The library's counters (crochet_get_stats), cheap enough to read every
+    second: calls_submitted, calls_completed (with a value, a failure,
+    cancelled or stopped), queued (calls not yet started), waiting (results
+    following a Deferred), timers, readers, writers, workers, workers_busy,
+    worker_queue, stashed; max_queue_delay_seconds and max_callback_seconds
+    are the longest submit-to-start delay and the longest single callback on
+    the reactor thread since the previous stats() call."""
+
+    calls_submitted: int
+    calls_completed: int
+    queued: int
+    waiting: int
+    timers: int
+    readers: int
+    writers: int
+    workers: int
+    workers_busy: int
+    worker_queue: int
+    stashed: int
+    max_queue_delay_seconds: float
+    max_callback_seconds: float
 
 
-def stats():
+def stats() -> Stats:
     """The library's counters now, as a Stats named tuple (crochet_get_stats).
     RuntimeError before setup() / no_setup()."""
     s = _Stats()
@@ -184,7 +200,7 @@ def stats():
 
 # -- settings --------------------------------------------------------------------
 
-def set_stall_warning(seconds_):
+def set_stall_warning(seconds_: float) -> None:
     """Warns (one WARNING on the "libcrochet" logger, from a thread other than
     the reactor's) when one callback on the reactor thread has run longer than
     `seconds`, naming it, how long so far and how many calls are queued
@@ -196,7 +212,7 @@ def set_stall_warning(seconds_):
     check(lib.crochet_set_stall_warning(t), "set_stall_warning()")
 
 
-def _count(n, what):
+def _count(n: Optional[int], what: str) -> int:
     if n is None:
         return 0
     if isinstance(n, bool) or not isinstance(n, numbers.Integral):
@@ -208,7 +224,7 @@ def _count(n, what):
     return int(n)
 
 
-def set_max_queued(n):
+def set_max_queued(n: Optional[int]) -> None:
     """With n > 0, calls (run_in_reactor, wait_for, call_from_thread, native
     functions) raise TryAgain while n calls are queued (submitted, not
     started): nothing is queued then. 0 or None: no bound (the default).
@@ -216,7 +232,8 @@ def set_max_queued(n):
     check(lib.crochet_set_max_queued(_count(n, "max_queued")), "set_max_queued()")
 
 
-def set_stash_limit(max_results=0, max_age_seconds=0):
+def set_stash_limit(max_results: Optional[int] = 0,
+                    max_age_seconds: Optional[float] = 0) -> None:
     """Bounds the result store: with max_results > 0, stash() raises TryAgain
     while the store holds that many; with max_age_seconds > 0, a result
     stashed longer is dropped with a WARNING (its failure, if nobody looked

@@ -104,7 +104,8 @@ def _read_facts(failure: int, call: Any) -> _Facts:
         value = CancelledError(message)
     else:
         native_tb = lib.crochet_failure_traceback(failure)
-        value = CallFailed(code, message, native_tb.decode("utf-8", "replace") if native_tb else "")
+        value = CallFailed(code, message,  # type: ignore[no-untyped-call,unused-ignore]
+                           native_tb.decode("utf-8", "replace") if native_tb else "")
     return _Facts(value, None, None, code, raw, failure)
 
 
@@ -137,7 +138,7 @@ class EventualResult(Generic[T]):
     create it yourself."""
 
     def __init__(self, handle: int, call: Any = None, native: Any = None) -> None:
-        self._handle = handle    # one reference to the engine's result, ours
+        self._handle: Optional[int] = handle   # one reference to the engine's result, ours
         self._call = call        # the _calls.PythonCall, for a Python function
         self._native = native    # the _foreign.NativeCall, for a ctypes function
         self._facts: Optional[_Facts] = None      # the failure, once read
@@ -197,12 +198,13 @@ class EventualResult(Generic[T]):
     def _timeout_error(self, what: str) -> TimeoutError:
         """A TimeoutError that says what (the wait) and, from info(), why:
         what: `f` has been running for 2.00 s on the reactor thread (...)."""
+        info: Optional[ResultInfo]
         try:
             info = self.info()
         except Exception:   # pragma: no cover - the facts are a bonus
             info = None
         error = TimeoutError("%s: %s" % (what, info) if info is not None else what)
-        error.info = info
+        error.info = info  # type: ignore[assignment,unused-ignore]
         return error
 
     def info(self) -> ResultInfo:
@@ -241,10 +243,12 @@ class EventualResult(Generic[T]):
             if self._failure is None:
                 message = facts.message.decode("utf-8", "replace")
                 if facts.python is not None:   # its traceback is formatted when asked for
-                    failure = Failure(facts.value, type(facts.value), facts.tb)
+                    failure = Failure(facts.value, type(facts.value),  # type: ignore[no-untyped-call,unused-ignore]
+                                      facts.tb)
                     failure.code, failure.message = facts.code, message
                 else:
-                    failure = Failure(facts.value, facts.text(), facts.code, message, facts.tb)
+                    failure = Failure(  # type: ignore[no-untyped-call,unused-ignore]
+                        facts.value, facts.text(), facts.code, message, facts.tb)
                 self._failure = failure
             return self._failure
 

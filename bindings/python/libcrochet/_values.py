@@ -10,7 +10,10 @@ of ours around), and the engine says when it goes by calling DROP. A waiter
 maps the pointer back with _held.get while it holds the result.
 """
 
+from __future__ import annotations
+
 import ctypes
+from typing import Any, Optional
 
 from . import _held, _native
 from ._native import lib
@@ -19,7 +22,7 @@ from ._status import error_for_status
 _INT64_MIN, _INT64_MAX = -(1 << 63), (1 << 63) - 1
 
 
-def _plain(obj):
+def _plain(obj: Any) -> Optional[_native.Value]:
     """obj as a plain crochet_value, or None when it travels held."""
     t = type(obj)
     if obj is None:
@@ -34,19 +37,20 @@ def _plain(obj):
     return v
 
 
-def fire(d, obj):
+def fire(d: int, obj: Any) -> int:
     """Fires the deferred d with obj; returns the library's status."""
     v = _plain(obj)
     if v is not None:
-        return lib.crochet_deferred_callback(d, v)
+        plain: int = lib.crochet_deferred_callback(d, v)
+        return plain
     key = _held.hold(obj)
-    status = lib.crochet_deferred_callback_owned(d, key, _held.DROP)
+    status: int = lib.crochet_deferred_callback_owned(d, key, _held.DROP)
     if status != _native.OK:
         _held.drop(key)   # refused: the contract leaves the pointer ours
     return status
 
 
-def returned(obj):
+def returned(obj: Any) -> _native.Value:
     """The crochet_value a closure returns for obj (reactor thread): plain, or a
     deferred fired with obj owned, whose reference goes to the engine."""
     v = _plain(obj)
@@ -56,7 +60,7 @@ def returned(obj):
     status = lib.crochet_deferred_new(ctypes.byref(d), _native.NO_CANCELLER, None,
                                       _native.NO_CTX_FN)
     if status == _native.OK:
-        status = fire(d.value, obj)
+        status = fire(d.value or 0, obj)
         if status != _native.OK:
             lib.crochet_deferred_release(d.value)
     if status != _native.OK:
@@ -66,7 +70,7 @@ def returned(obj):
     return v
 
 
-def decode(v):
+def decode(v: _native.Value) -> Any:
     """A crochet_value (of a result the caller holds) as a Python value: a
     held object for its pointer, else the payload its type tag names."""
     if v.type == _native.TYPE_VOID:
