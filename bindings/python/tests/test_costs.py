@@ -203,5 +203,6 @@ def measure(n=10000):
 
 
 if __name__ == "__main__":
+    libcrochet.setup()
     for _ in range(3):
         print("returning %.1f us, raising %.1f us" % measure())
