@@ -27,10 +27,11 @@ from __future__ import annotations
 
 import ctypes
 import numbers
+import os
 import threading
 import time
 import weakref
-from typing import TYPE_CHECKING, Any, Generic, Optional, Set, Tuple, TypeVar
+from typing import TYPE_CHECKING, Any, Dict, Generic, Optional, Tuple, TypeVar
 
 from . import _native, _operability, _values
 from ._args import wait_seconds
@@ -56,9 +57,10 @@ _failure_lock = threading.Lock()
 # that retrieve_result gives back the same object (as crochet does). Weak: it
 # keeps nothing alive; the engine's store holds the result itself.
 _stashed: "weakref.WeakValueDictionary[int, EventualResult[Any]]" = weakref.WeakValueDictionary()
-# Every id stashed from Python and not retrieved (ints: keeps nothing alive),
-# for the report at exit.
-_stash_ids: Set[int] = set()
+# Every id stashed from Python and not retrieved -> the process that stashed
+# it (ints: keeps nothing alive), for the report at exit. A fork child does
+# not report its parent's.
+_stash_ids: Dict[int, int] = {}
 
 _UNHANDLED = "Unhandled error in EventualResult"
 _UNHANDLED_STASHED = "Unhandled error in stashed EventualResult at exit"
@@ -276,7 +278,7 @@ class EventualResult(Generic[T]):
             raise error_for_status(status, "EventualResult.stash()")
         self._stashes += 1
         _stashed[rid.value] = self
-        _stash_ids.add(rid.value)
+        _stash_ids[rid.value] = os.getpid()
         return rid.value
 
     def __repr__(self) -> str:
@@ -335,11 +337,11 @@ def retrieve_result(result_id: int) -> EventualResult[Any]:
     handle = ctypes.c_void_p()
     status = lib.crochet_retrieve(ctypes.byref(handle), rid)
     if status == _native.ENOTFOUND:
-        _stash_ids.discard(rid)
+        _stash_ids.pop(rid, None)
         raise KeyError(result_id)
     if status != _native.OK:
         raise error_for_status(status, "retrieve_result()")
-    _stash_ids.discard(rid)
+    _stash_ids.pop(rid, None)
     result = _stashed.pop(rid, None)
     if result is None:
         # Its EventualResult is gone (or native code stashed it): the value
@@ -357,13 +359,19 @@ def report_stashed_at_exit() -> None:
     where it is known. A result still pending when the reactor stopped
     (ReactorStopped) is not an error, as with crochet. Taken out of the
     store, they are not reported again by the library's own exit handler
-    (which runs after Python has finalized, when only stderr is left)."""
-    for rid in sorted(_stash_ids):
+    (which runs after Python has finalized, when only stderr is left). In a
+    fork child, the parent's stashed results are taken out unreported."""
+    pid = os.getpid()
+    for rid, stasher in sorted(_stash_ids.copy().items()):
+        _stash_ids.pop(rid, None)
         handle = ctypes.c_void_p()
         if lib.crochet_retrieve(ctypes.byref(handle), rid) != _native.OK:
-            _stash_ids.discard(rid)
             continue
-        _stash_ids.discard(rid)
+        if stasher != pid:
+            # A fork child: the parent's result, which the parent reports. Out
+            # of this process's copy of the store, and kept (nothing inherited
+            # is let go of in a child), the library does not report it here.
+            continue
         result = _stashed.pop(rid, None)
         try:
             failure = lib.crochet_original_failure(handle.value)

@@ -142,3 +142,34 @@ def test_unobserved_failures_reported_once_through_logging():
     assert "EventualResult\nKeyError: 'deferred-failed'\n" in out, out
     assert "libffi" not in out and "#0 " not in out and "(libcrochet)" not in out, out
     assert done.stderr == "", done.stderr
+
+
+def test_fork_child_does_not_report_parent_stashed_failures():
+    """A child made by fork() that exits through Python's exit sequence does
+    not report the failures its parent stashed (they are the parent's, which
+    reports them once at its own exit)."""
+    done = run_python("""
+        import logging, os, sys
+        logging.basicConfig(stream=sys.stdout, level=logging.DEBUG, format="%(name)s|%(message)s")
+        import libcrochet
+        libcrochet.setup()
+
+        @libcrochet.run_in_reactor
+        def fail(tag):
+            raise ValueError(tag)
+
+        kept = fail("parents-failure")
+        kept.stash()
+        libcrochet.wait_for(10)(lambda: None)()
+        sys.stdout.flush()
+        pid = os.fork()
+        if pid == 0:
+            sys.exit(0)   # the child's exit: atexit handlers run
+        _, status = os.waitpid(pid, 0)
+        print("child exited", os.waitstatus_to_exitcode(status), flush=True)
+    """, timeout=60)
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0] == "child exited 0", done.stdout
+    assert done.stdout.count("ValueError: parents-failure") == 1, done.stdout
+    assert done.stderr == "", done.stderr

@@ -18,7 +18,7 @@ from libcrochet import _exit
 BUDGET = _exit.EXIT_TIMEOUT
 # What exit may take beyond the budget on a busy 2-core machine: the stop
 # grace, Python's finalization, the process's end.
-SLACK = 1.5
+SLACK = 2.0
 
 
 def check(done, code=0):
