@@ -120,9 +120,16 @@ int cl_getrandom(void *buf, size_t len) {
 
 static const char *demangled(const char *name, char **to_free);
 
-char *cl_capture_backtrace(int skip) {
-    void *frames[64];
-    int n = backtrace(frames, 64);
+/* A frame of its own (never a tail call into backtrace), as the skip counts
+ * of cl_format_frames' callers assume. */
+#if defined(__has_attribute) && __has_attribute(disable_tail_calls)
+__attribute__((noinline, disable_tail_calls))
+#else
+__attribute__((noinline, optimize("no-optimize-sibling-calls")))
+#endif
+int cl_capture_frames(void **frames, int max) { return backtrace(frames, max); }
+
+char *cl_format_frames(void *const *frames, int n, int skip) {
     size_t cap = 256, len = 0;
     char *out = malloc(cap);
     if (!out) return NULL;
@@ -131,7 +138,7 @@ char *cl_capture_backtrace(int skip) {
      * say nothing to the user: skip the innermost ones, and print the rest
      * as one marker line each run. */
     Dl_info self;
-    void *self_base = dladdr((void *)cl_capture_backtrace, &self) ? self.dli_fbase : NULL;
+    void *self_base = dladdr((void *)cl_format_frames, &self) ? self.dli_fbase : NULL;
     int first = skip + 1;
     while (first < n) {
         Dl_info info;

@@ -1,6 +1,7 @@
 /* Failures: crochet_raise, crochet_original_failure and the failure object,
  * unhandled-error logging, and crochet_wait_for. */
 #include "harness.h"
+#include <dlfcn.h>
 
 static void noop(void *ctx) { (void)ctx; }
 
@@ -78,6 +79,60 @@ TEST(raise_fails_call) {
     ASSERT(strlen(tb) > 0);
     ASSERT_CONTAINS(tb, "failure_raising_function");
     ASSERT_PTR_EQ(crochet_original_failure(r), f);   /* the same borrowed failure each time */
+    crochet_result_release(r);
+}
+
+/* dladdr, counted: the library's calls resolve to this one (the test
+ * binary exports its symbols) and go on to the real one. */
+static atomic_int dladdr_calls;
+int dladdr(const void *addr, Dl_info *info) {
+    static int (*real)(const void *, Dl_info *);
+    if (!real) *(void **)&real = dlsym(RTLD_NEXT, "dladdr");
+    atomic_fetch_add(&dladdr_calls, 1);
+    return real(addr, info);
+}
+
+/* Raising keeps return addresses only: the frames are named (dladdr) when the traceback is first read, once. */
+TEST(traceback_is_named_when_first_read) {
+    ASSERT_OK(crochet_setup());
+    crochet_result *r = NULL;
+    ASSERT_OK(CROCHET_SUBMIT(&r, failure_raising_function, CROCHET_TYPE_INT32, crochet_int32(1)));
+    ASSERT_STATUS(crochet_wait(r, 10.0, NULL), CROCHET_EFAILED);
+    int before = atomic_load(&dladdr_calls);
+    const crochet_failure *f = crochet_original_failure(r);
+    ASSERT_NOT_NULL(f);
+    ASSERT_EQ(atomic_load(&dladdr_calls), before);   /* nothing named by the raise, the wait or the lookup */
+    const char *tb = crochet_failure_traceback(f);
+    ASSERT(atomic_load(&dladdr_calls) > before);
+    ASSERT_CONTAINS(tb, "failure_raising_function");
+    int after = atomic_load(&dladdr_calls);
+    ASSERT_PTR_EQ(crochet_failure_traceback(f), tb);   /* made once, kept */
+    ASSERT_EQ(atomic_load(&dladdr_calls), after);
+    crochet_result_release(r);
+}
+
+static const crochet_failure *shared_failure;
+static latch readers_go = LATCH_INIT;
+static void *read_traceback(void *p) {
+    (void)p;
+    latch_wait(&readers_go, 10.0);
+    return (void *)crochet_failure_traceback(shared_failure);
+}
+
+/* Threads reading a failure's traceback for the first time at once all get the same text. */
+TEST(traceback_first_read_from_many_threads) {
+    ASSERT_OK(crochet_setup());
+    crochet_result *r = NULL;
+    ASSERT_OK(CROCHET_SUBMIT(&r, failure_raising_function, CROCHET_TYPE_INT32, crochet_int32(1)));
+    ASSERT_STATUS(crochet_wait(r, 10.0, NULL), CROCHET_EFAILED);
+    shared_failure = crochet_original_failure(r);
+    pthread_t threads[8];
+    for (int i = 0; i < 8; i++) ASSERT_EQ(pthread_create(&threads[i], NULL, read_traceback, NULL), 0);
+    latch_open(&readers_go);
+    void *texts[8];
+    for (int i = 0; i < 8; i++) ASSERT_EQ(pthread_join(threads[i], &texts[i]), 0);
+    for (int i = 1; i < 8; i++) ASSERT_PTR_EQ(texts[i], texts[0]);
+    ASSERT_CONTAINS((const char *)texts[0], "failure_raising_function");
     crochet_result_release(r);
 }
 

@@ -74,10 +74,14 @@ int cl_fd_is_open(int fd);
 int cl_getrandom(void *buf, size_t len);
 
 /* --- backtraces --- */
-/* A malloc'ed text of the calling thread's frames, one per line, skipping the
- * innermost `skip`; symbolised with dladdr where symbols are visible. Never
- * NULL (a static "" is never returned: free() the result). */
-char *cl_capture_backtrace(int skip);
+/* The calling thread's return addresses, innermost first, at most `max`
+ * (backtrace(3): cheap, no symbols). Returns how many. */
+int cl_capture_frames(void **frames, int max);
+/* A malloc'ed text of `n` captured frames, one per line, skipping the
+ * innermost `skip` and those inside this library; symbolised with dladdr
+ * (and demangled) where symbols are visible: the costly part, done when the
+ * text is first wanted. NULL only when out of memory. */
+char *cl_format_frames(void *const *frames, int n, int skip);
 
 /* --- threads --- */
 /* Starts a joinable thread running fn(arg); returns 0 or an errno. Blocks all
