@@ -220,6 +220,51 @@ TEST(stashed_failures_are_logged_at_exit) {
     if (strstr(c.text, "stashed-boom-815")) FAIL("a retrieved, observed failure was logged:\n%s", c.text);
 }
 
+/* A stashed result still pending at exit is not an error: the stopping reactor completes it, and nothing is logged (as crochet is silent). */
+TEST(pending_stashed_result_is_silent_at_exit) {
+    struct child c;
+    if (start_child(&c, 1)) {
+        crochet_set_log_handler(pipe_log, NULL, NULL);
+        ASSERT_OK(crochet_setup());
+        crochet_result *r;
+        ASSERT_OK(crochet_submit(&r, (crochet_fn)never_fires, CROCHET_TYPE_DEFERRED, NULL, 0));
+        uint64_t id;
+        ASSERT_OK(crochet_stash(r, &id));
+        crochet_result_release(r);
+        stash_failure(321);   /* the control: a failure is still reported */
+        exit(0);
+    }
+    finish_child(&c, 10.0);
+    expect_clean_exit(&c);
+    ASSERT_CONTAINS(c.text, "stashed-boom-321");
+    const char *first = strstr(c.text, "Unhandled error");
+    ASSERT_NOT_NULL(first);
+    if (strstr(first + 1, "Unhandled error")) FAIL("more than the failure was reported:\n%s", c.text);
+}
+
+/* A fork child does not report the stashed failures it inherited (its parent does): each is reported once. */
+TEST(fork_child_does_not_report_inherited_stashed_failures) {
+    struct child c;
+    if (start_child(&c, 1)) {
+        crochet_set_log_handler(pipe_log, NULL, NULL);
+        ASSERT_OK(crochet_setup());
+        stash_failure(654);
+        fflush(stdout);
+        pid_t pid = fork();
+        ASSERT(pid >= 0);
+        if (pid == 0) exit(0);   /* the grandchild: inherited the store, reports nothing */
+        int status;
+        ASSERT_EQ(waitpid(pid, &status, 0), pid);
+        ASSERT(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+        exit(0);                 /* the child reports its own stashed failure */
+    }
+    finish_child(&c, 10.0);
+    expect_clean_exit(&c);
+    const char *first = strstr(c.text, "stashed-boom-654");
+    ASSERT_NOT_NULL(first);
+    if (strstr(first + 1, "stashed-boom-654")) FAIL("reported twice (by the fork child too):\n%s", c.text);
+}
+
 /* With the default log handler, failures of results still stashed at exit are written to stderr as "libcrochet: ..." lines. */
 TEST(stashed_failures_logged_to_stderr_by_default) {
     struct child c;

@@ -110,14 +110,19 @@ package class ResultCore: InboxItem, @unchecked Sendable {
     }
 
     deinit {
+        if let failure = unobservedError { Log.emit(.error, ResultCore.unhandledErrorText(failure)) }
+    }
+
+    /// The failure to report as unhandled, if any: the outcome is a failure
+    /// nobody looked at. A cancellation the caller asked for is not an error,
+    /// and neither is the reactor stopping (or a fork) before the call
+    /// produced a result.
+    package final var unobservedError: Failure? {
         let s = state.load(ordering: .acquiring)
-        guard s & Bit.done != 0, let failure = outcome as? Failure else { return }
-        if s & Bit.observed != 0 { return }
-        // A cancellation the caller asked for is not an error, and neither is
-        // the reactor stopping (or a fork) before the call produced a result.
-        if status == Status.cancelled.rawValue && s & Bit.cancelRequested != 0 { return }
-        if failure === Failure.stopped || failure === Failure.forked { return }
-        Log.emit(.error, ResultCore.unhandledErrorText(failure))
+        guard s & Bit.done != 0, s & Bit.observed == 0, let failure = outcome as? Failure else { return nil }
+        if status == Status.cancelled.rawValue && s & Bit.cancelRequested != 0 { return nil }
+        if failure === Failure.stopped || failure === Failure.forked { return nil }
+        return failure
     }
 
     package static func unhandledErrorText(_ failure: Failure) -> String {

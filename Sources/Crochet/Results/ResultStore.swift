@@ -106,11 +106,14 @@ package enum ResultStore {
         lock.withLock { table.removeValue(forKey: id)?.result }
     }
 
-    /// At exit: logs the failures of results still stashed.
+    /// At exit: logs the failures of results still stashed, by the rules of
+    /// an unhandled error (`ResultCore.unobservedError`: a result the
+    /// stopping reactor completed is not one). A fork child does not report
+    /// what it inherited: the parent does.
     package static func logStashedFailures() {
         let results = lock.withLock { table.values.map(\.result) }
-        for result in results where result.isDone {
-            if let failure = result.outcome as? Failure {
+        for result in results where !result.isInherited {
+            if let failure = result.unobservedError {
                 Log.emit(.error, "Unhandled error in stashed EventualResult at exit: \(failure.description)\nTraceback:\n\(failure.traceback)")
             }
         }
