@@ -450,16 +450,26 @@ struct WaitForTests {
     func timeoutCancels() throws {
         try Crochet.setup()
         let cancelled = Event()
+        let ran = Event()
         let box = Locked<Deferred<Int>?>(nil)   // keeps the deferred alive
         let error = crochetError {
             try Crochet.waitFor(timeout: .milliseconds(20)) { () -> Deferred<Int> in
+                ran.signal()
                 let d = Deferred<Int>(canceller: { _ in cancelled.signal() })
                 box.value = d
                 return d
             }
         }
         #expect(error?.status == .timedOut)
-        #expect(cancelled.wait(), "the canceller did not run")
+        try Crochet.runInReactor {}.wait(timeout: patience)   // the cancellation has reached the reactor
+        if ran.isSignalled {
+            #expect(cancelled.wait(), "the call ran, but the deferred it returned was not cancelled")
+        } else {
+            // A loaded machine: the reactor had not started the call within
+            // 20 ms, and a call cancelled before it starts never starts.
+            try Crochet.runInReactor {}.wait(timeout: patience)
+            #expect(!ran.isSignalled, "a call cancelled before it started ran")
+        }
     }
 
     @Test("waitFor on the reactor thread throws .onReactorThread without running the closure")
