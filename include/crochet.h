@@ -198,7 +198,9 @@ CROCHET_WARN_UNUSED_RESULT int crochet_run(void);
  * and call_later return CROCHET_ESTOPPED (also on the reactor thread, whose
  * current callbacks and fd events of the current turn still run), and calls
  * not yet started never start. Returns at once (it does not wait for the
- * reactor thread). Idempotent.
+ * reactor thread). Idempotent. The reactor thread does the stopping: a
+ * callback running when crochet_stop is called finishes first, and the
+ * waiters return then (a wait with a timeout bounds how long).
  * Returns CROCHET_OK, or CROCHET_ESTATE before setup/no_setup. */
 int crochet_stop(void);
 
