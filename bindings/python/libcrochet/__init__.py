@@ -46,6 +46,7 @@ from ._native import library_path as _library_path, lib as _lib
 from ._errors import (AlreadyCalledError, CallFailed, CancelledError, CrochetError, Failure,
                       ReactorStopped, TimeoutError, TryAgain)
 from ._lifecycle import in_reactor_thread, no_setup, run, setup, stop
+from . import _threadstate  # noqa: F401  (the reactor thread keeps one thread state)
 from ._results import EventualResult, retrieve_result
 from ._deferred import Deferred, fail, succeed
 from ._deferredlist import DeferredList, FirstError, gatherResults

@@ -32,21 +32,36 @@ library's native loop, as Twisted's own foreign-loop reactors are
   Twisted's shutdown triggers run from the library's shutdown trigger, at
   once (Deferreds returned by "before" triggers are not waited for);
 - Twisted's thread pool (callInThread, deferToThread) is its own;
-  getaddrinfo runs there.
+  getaddrinfo runs there;
+- spawnProcess: the end of a child is noticed by a pidfd the loop watches
+  (or, without pidfd_open, a thread per child waiting in waitid without
+  reaping it), not by SIGCHLD, so it works whatever thread runs the
+  reactor and takes nothing process-wide; Twisted then reaps the child.
+  Children start with no signal blocked (the library's threads block all);
+- signal handlers: reactor.run() on the main thread installs Twisted's
+  (SIGINT, SIGTERM stop the reactor; SIGCHLD with the wakeup fd, which also
+  makes Python run its handlers while the loop waits in native code), and
+  gives back SIGCHLD and the wakeup fd when the reactor stops; with
+  libcrochet.setup() (or reactor.run() on another thread, or
+  installSignalHandlers=False) none are installed, and Ctrl-C stays the
+  application's (KeyboardInterrupt in the main thread's waits).
 
 Once installed, a function run by run_in_reactor or wait_for may return a
 Twisted Deferred (the EventualResult follows it; cancel() and wait_for's
 timeout cancel it) or a coroutine (async def: run with ensureDeferred).
 Twisted's log goes to logging.getLogger("twisted"), as with crochet.
 
-Not supported: spawnProcess (it needs SIGCHLD handling), signal handlers
-(reactor.run() installs none), iterate().
+Not supported: iterate() (the loop is the library's, turned by its own
+thread; it cannot be turned once from the outside).
 """
 
+import errno
 import inspect
+import os
+import signal
 import threading
 
-from twisted.internet import defer, error
+from twisted.internet import defer, error, process
 from twisted.internet.interfaces import IReactorFDSet
 from twisted.internet.posixbase import _NO_FILEDESC, PosixReactorBase, _ContinuousPolling
 from twisted.python.log import callWithLogger
@@ -65,6 +80,12 @@ __all__ = ["CancelledError", "LibcrochetReactor", "install"]
 class LibcrochetReactor(PosixReactorBase):
     """A Twisted reactor run by libcrochet's reactor thread. Use install()."""
 
+    # How the end of a child process (spawnProcess) is noticed: "pidfd", a
+    # pidfd (Linux 5.3, Python 3.9) that the loop watches, readable once
+    # the child has ended; or "thread", a thread per child blocked in
+    # waitid(WNOWAIT), which leaves the child to be reaped here.
+    _childWatch = "pidfd" if hasattr(os, "pidfd_open") else "thread"
+
     def __init__(self):
         self._readers = {}     # selectable -> fd watched natively
         self._writers = {}
@@ -74,6 +95,8 @@ class LibcrochetReactor(PosixReactorBase):
         self._timerAt = None   # its deadline, in self.seconds()
         self._nativeStarted = False
         self._shutdownDone = threading.Event()
+        self._signalsWanted = False   # reactor.run(installSignalHandlers=True)
+        self._childFds = {}    # pidfd watched -> the Process it is for
         super().__init__()
         self._continuousPolling = _ContinuousPolling(self)
         self.addSystemEventTrigger("after", "shutdown", self._afterShutdown)
@@ -98,22 +121,35 @@ class LibcrochetReactor(PosixReactorBase):
             _services.add_shutdown_trigger(self._nativeShutdown)
         except ReactorStopped:
             return
-        self.startRunning(installSignalHandlers=False)   # the IO thread: this one
+        # Signal handlers only for reactor.run() on the main thread (Python
+        # runs them there only); never when libcrochet runs the reactor.
+        self.startRunning(installSignalHandlers=self._signalsWanted
+                          and threading.current_thread() is threading.main_thread())
         self.runUntilCurrent()   # callFromThread calls made before
         self._reschedule()
 
     def run(self, installSignalHandlers=True):
         """Runs libcrochet's reactor on this thread until it stops
-        (libcrochet.no_setup() and libcrochet.run()). No signal handlers are
-        installed. ReactorAlreadyRunning after libcrochet.setup()."""
+        (libcrochet.no_setup() and libcrochet.run()). On the main thread,
+        with installSignalHandlers (the default), Twisted's signal handling
+        is installed as its own reactors install it: SIGINT (unless a
+        handler other than Python's default is set) and SIGTERM stop the
+        reactor, and SIGCHLD wakes the loop (set_wakeup_fd) to reap
+        children; the wakeup fd is what makes Python run its handlers while
+        this thread waits in the native loop. ReactorAlreadyRunning after
+        libcrochet.setup()."""
         if _lifecycle.mode() == "setup":
             raise error.ReactorAlreadyRunning(
                 "libcrochet.setup() runs the reactor on its own thread")
         if self._startedBefore:
             raise error.ReactorNotRestartable()
+        self._signalsWanted = bool(installSignalHandlers)
         if _lifecycle.mode() is None:
             _lifecycle.no_setup()
-        _lifecycle.run()
+        try:
+            _lifecycle.run()
+        finally:
+            self._signals.uninstall()   # (done already if the loop stopped normally)
 
     def stop(self):
         super().stop()
@@ -146,6 +182,8 @@ class LibcrochetReactor(PosixReactorBase):
                 self.fireSystemEvent("shutdown")
         finally:
             self._shutdownDone.set()
+            self._unwatchChildren()
+            self._signals.uninstall()   # (on the reactor thread: the main one, if installed)
 
     def _stopAtExit(self, timeout):
         """(exit, before libcrochet's reactor stops) Twisted's shutdown, in
@@ -233,6 +271,110 @@ class LibcrochetReactor(PosixReactorBase):
             self.runUntilCurrent()
         finally:
             self._reschedule()
+
+    # -- child processes -----------------------------------------------------
+
+    def spawnProcess(self, processProtocol, executable, args=(), env={}, path=None,
+                     uid=None, gid=None, usePTY=0, childFDs=None):
+        """Twisted's spawnProcess. The child's end is noticed by the loop
+        (a pidfd it watches, or a thread waiting in waitid without reaping),
+        not by SIGCHLD: the reactor thread may be any thread and takes no
+        process-wide signal handling. Then Twisted reaps it (processExited,
+        and processEnded once its pipes are closed too). The child starts
+        with no signal blocked, even from the library's reactor thread,
+        which blocks them all (a child inherits the mask of the thread that
+        spawns it)."""
+        unblock = _lifecycle.mode() == "setup" and in_reactor_thread()
+        if unblock:
+            mask = signal.pthread_sigmask(signal.SIG_SETMASK, ())
+        try:
+            transport = super().spawnProcess(processProtocol, executable, args, env, path,
+                                             uid, gid, usePTY, childFDs)
+        finally:
+            if unblock:
+                signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+        self._watchChild(transport)
+        return transport
+
+    def _watchChild(self, transport):
+        pid = transport.pid
+        if pid is None or process.reapProcessHandlers.get(pid) is not transport:
+            return   # reaped already, as it was registered
+        if self._childWatch == "pidfd":
+            try:
+                fd = os.pidfd_open(pid)
+            except OSError as e:
+                if e.errno == errno.ESRCH:   # reaped by someone else: nothing to wait for
+                    self._onReactorThread(self._childEnded, transport)
+                    return
+                self._childWatch = "thread"  # ENOSYS, EPERM (seccomp): a thread per child
+            else:
+                self._onReactorThread(self._watchPidfd, fd, transport)
+                return
+        threading.Thread(target=self._waitChild, args=(pid, transport), daemon=True,
+                         name="libcrochet child %d" % pid).start()
+
+    def _onReactorThread(self, f, *args):
+        if in_reactor_thread():
+            f(*args)
+            return
+        try:
+            _services.call_from_thread(f, *args)
+        except RuntimeError:   # not set up yet: when the reactor starts
+            self.threadCallQueue.append((f, args, {}))
+        except ReactorStopped:
+            if f == self._watchPidfd:
+                os.close(args[0])
+
+    def _watchPidfd(self, fd, transport):
+        """(reactor thread)"""
+        try:
+            _services.add_reader(fd, lambda _fd: self._pidfdReadable(fd))
+        except (RuntimeError, ValueError):   # the loop has stopped
+            os.close(fd)
+            return
+        self._childFds[fd] = transport
+
+    def _pidfdReadable(self, fd):
+        """(reactor thread) The child has ended."""
+        transport = self._childFds.pop(fd, None)
+        if transport is None:   # (let go of already)
+            return
+        try:
+            _services.remove_reader(fd)
+        finally:
+            os.close(fd)
+        self._childEnded(transport)
+
+    def _waitChild(self, pid, transport):
+        """(a thread of its own) Waits until the child has ended, leaving
+        it to be reaped on the reactor thread."""
+        try:
+            os.waitid(os.P_PID, pid, os.WEXITED | os.WNOWAIT)
+        except ChildProcessError:   # reaped already (its pipes closed after it ended)
+            return
+        except OSError:
+            pass
+        self.callFromThread(self._childEnded, transport)
+
+    @staticmethod
+    def _childEnded(transport):
+        """(reactor thread) Reaps the child, unless it was already."""
+        pid = transport.pid
+        if pid is not None and process.reapProcessHandlers.get(pid) is transport:
+            transport.reapProcess()
+
+    def _unwatchChildren(self):
+        """(reactor thread, stopping) Closes the pidfds of children still
+        running."""
+        while self._childFds:
+            fd, _transport = self._childFds.popitem()
+            try:
+                _services.remove_reader(fd)
+            except RuntimeError:
+                pass
+            finally:
+                os.close(fd)
 
     def iterate(self, delay=0):
         raise NotImplementedError("the libcrochet reactor runs on its own loop")

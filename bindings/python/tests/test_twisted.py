@@ -3,6 +3,8 @@ crochet user would: each scenario is a small program run in a child process
 (the reactor is installed once per process), from plain threads, with a
 time limit."""
 
+import os
+import signal
 import textwrap
 import time
 
@@ -10,7 +12,7 @@ import pytest
 
 pytest.importorskip("twisted")
 
-from helpers import run_python  # noqa: E402
+from helpers import run_python, start_python  # noqa: E402
 
 # Every scenario starts so: Twisted on libcrochet, a web server on localhost.
 PRELUDE = """
@@ -438,3 +440,329 @@ def test_regular_file_reader_is_polled():
         assert data == expected and not still_reading
         print("OK")
     """, limit=30)
+
+
+# A ProcessProtocol that collects what a child writes and how it ended, and
+# a wait_for function that spawns one from a plain thread.
+SPAWN = """
+import os, signal
+from twisted.internet import error, process, utils
+
+class Child(protocol.ProcessProtocol):
+    def __init__(self, stdin=None):
+        self.stdin, self.out, self.exited = stdin, b"", None
+        self.started, self.ended = defer.Deferred(), defer.Deferred()
+    def connectionMade(self):
+        if self.stdin is not None:
+            self.transport.write(self.stdin)
+            self.transport.closeStdin()
+    def outReceived(self, data):
+        self.out += data
+        if not self.started.called:
+            self.started.callback(self.transport.pid)
+    def processExited(self, reason):
+        self.exited = type(reason.value).__name__
+    def processEnded(self, reason):
+        assert threadable.isInIOThread()
+        v = reason.value
+        self.ended.callback((self.out, type(v).__name__, v.exitCode, v.signal, self.exited))
+
+@libcrochet.wait_for(20)
+def spawn(script, childFDs=None, stdin=None):
+    child = Child(stdin)
+    reactor.spawnProcess(child, "/bin/sh", ["sh", "-c", script], env=None,
+                         childFDs=childFDs)
+    return child.ended
+
+def no_child_left():
+    # Every child reaped: none is left to wait for, nothing registered.
+    try:
+        os.waitpid(-1, os.WNOHANG)
+    except ChildProcessError:
+        pass
+    else:
+        raise AssertionError("a child is left unreaped")
+    assert libcrochet.wait_for(10)(lambda: (dict(process.reapProcessHandlers),
+                                            dict(reactor._childFds)))() == ({}, {})
+"""
+
+
+@pytest.mark.parametrize("watch", ["pidfd", "thread"])
+def test_spawn_process_from_threads(watch):
+    """spawnProcess from plain threads through wait_for: output, exit
+    status, children that close their pipes before they end or have none
+    (only the watch on the child's end can tell), signals, stdin, many at
+    once; every child reaped. With "pidfd" the loop watches a pidfd per
+    child; with "thread" a thread waits in waitid without reaping. Nothing
+    process-wide (SIGCHLD, the wakeup fd) is taken."""
+    if watch == "pidfd" and not hasattr(os, "pidfd_open"):
+        pytest.skip("os.pidfd_open is Python 3.9+")
+    run(SPAWN + textwrap.dedent("""
+        if %r == "thread":
+            reactor._childWatch = "thread"
+        else:
+            assert reactor._childWatch == "pidfd"
+        assert spawn("echo hello; echo err >&2") == (b"hello\\n", "ProcessDone", 0, None,
+                                                      "ProcessDone")
+        assert spawn("echo out; exit 3") == (b"out\\n", "ProcessTerminated", 3, None,
+                                             "ProcessTerminated")
+        # All its pipes closed first: Twisted's reap on the last close finds
+        # it still running.
+        assert spawn("exec >&- 2>&- <&-; sleep 0.2; exit 4")[1:3] == ("ProcessTerminated", 4)
+        assert spawn("exit 5", childFDs={})[1:3] == ("ProcessTerminated", 5)
+        assert spawn("cat", stdin=b"to stdin")[:3] == (b"to stdin", "ProcessDone", 0)
+        # No signal blocked in the child (the reactor thread blocks them all).
+        assert spawn("exec grep SigBlk /proc/self/status")[0].split() == [
+            b"SigBlk:", b"0000000000000000"]
+
+        # Killed: by signalProcess, and from a plain thread by os.kill.
+        sleepers = []
+
+        @libcrochet.wait_for(20)
+        def sleeper():
+            child = Child()
+            sleepers.append((child, reactor.spawnProcess(
+                child, "/bin/sh", ["sh", "-c", "echo ready; exec sleep 30"], env=None)))
+            return child.started   # its pid, once it wrote
+
+        ended = libcrochet.wait_for(20)(lambda child: child.ended)
+        sleeper()
+        libcrochet.wait_for(10)(lambda: sleepers[0][1].signalProcess("KILL"))()
+        assert ended(sleepers[0][0]) == (b"ready\\n", "ProcessTerminated", None, 9,
+                                         "ProcessTerminated")
+        os.kill(sleeper(), signal.SIGTERM)
+        assert ended(sleepers[1][0])[1:4] == ("ProcessTerminated", None, 15)
+
+        # Many at once, from four threads.
+        got, errors = {}, []
+        def worker(t):
+            try:
+                for i in range(6):
+                    n = t * 6 + i
+                    got[n] = spawn("echo %%d; exit %%d" %% (n, n %% 4))
+            except BaseException as e:
+                errors.append(e)
+        threads = [threading.Thread(target=worker, args=(t,)) for t in range(4)]
+        for t in threads: t.start()
+        for t in threads: t.join(60)
+        assert not errors, errors
+        assert got == {n: (b"%%d\\n" %% n, "ProcessTerminated" if n %% 4 else "ProcessDone",
+                           n %% 4, None, "ProcessTerminated" if n %% 4 else "ProcessDone")
+                       for n in range(24)}, got
+
+        # Twisted's helpers, which spawn through the reactor.
+        @libcrochet.wait_for(20)
+        def output():
+            return utils.getProcessOutputAndValue("/bin/sh", ["-c", "echo a; echo b >&2; exit 2"])
+        assert output() == (b"a\\n", b"b\\n", 2)
+
+        no_child_left()
+        assert signal.getsignal(signal.SIGCHLD) == signal.SIG_DFL
+        assert signal.set_wakeup_fd(-1) == -1
+        assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+        print("OK")
+    """ % watch), timeout=120, limit=90)
+
+
+def communicate(proc, timeout=30):
+    try:
+        return proc.communicate(timeout=timeout)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+
+
+# A plain Twisted program: shutdown triggers that print, reactor.run() on
+# the main thread; it says which handlers are set once running, and what is
+# left when run() returned.
+REACTOR_RUN = """
+import os, signal, sys, threading
+from libcrochet import twistedreactor
+twistedreactor.install()
+import libcrochet
+from twisted.internet import reactor, task
+
+def before():
+    print("before", flush=True)
+    return task.deferLater(reactor, 0.05, lambda: print("before-done", flush=True))
+reactor.addSystemEventTrigger("before", "shutdown", before)
+reactor.addSystemEventTrigger("during", "shutdown", lambda: print("during", flush=True))
+reactor.addSystemEventTrigger("after", "shutdown", lambda: print("after", flush=True))
+
+def handlers():
+    return (signal.getsignal(signal.SIGINT) == reactor.sigInt,
+            signal.getsignal(signal.SIGTERM) == reactor.sigTerm,
+            signal.getsignal(signal.SIGCHLD) != signal.SIG_DFL)
+
+def running():
+    print("running", *handlers(), flush=True)
+reactor.callWhenRunning(running)
+"""
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_signal_stops_reactor_run(signum):
+    """reactor.run() on the main thread installs Twisted's handlers: SIGINT
+    or SIGTERM, sent while the main thread waits in the native loop, stops
+    the reactor as Twisted's do (shutdown triggers, a "before" trigger's
+    Deferred waited for); run() returns, the SIGCHLD handler and the wakeup
+    fd are given back, and the program exits normally."""
+    proc = start_python(REACTOR_RUN + """
+reactor.run()
+print("returned", reactor._exitSignal, signal.getsignal(signal.SIGCHLD) == signal.SIG_DFL,
+      signal.set_wakeup_fd(-1), flush=True)
+""")
+    try:
+        assert proc.stdout.readline().split() == ["running", "True", "True", "True"]
+        proc.send_signal(signum)
+        out, err = communicate(proc)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, err
+    assert out.split("\n") == ["before", "before-done", "during", "after",
+                               "returned %d True -1" % signum, ""], out + err
+    assert "Traceback" not in err and "Unhandled" not in err, err
+
+
+def test_reactor_run_without_signal_handlers_or_off_the_main_thread():
+    """installSignalHandlers=False installs nothing (SIGTERM then ends the
+    process, as with Twisted); reactor.run() on another thread installs
+    nothing either (Python runs handlers on the main thread only) and
+    raises nothing."""
+    proc = start_python(REACTOR_RUN + """
+reactor.run(installSignalHandlers=False)
+""")
+    try:
+        assert proc.stdout.readline().split() == ["running", "False", "False", "False"]
+        proc.send_signal(signal.SIGTERM)
+        out, err = communicate(proc)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == -signal.SIGTERM, out + err
+    done = run_python(REACTOR_RUN + """
+reactor.callWhenRunning(reactor.stop)
+thread = threading.Thread(target=reactor.run)
+thread.start()
+thread.join(20)
+assert not thread.is_alive()
+assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+print("OK")
+""", timeout=60)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.stdout.split() == ["running", "False", "False", "False", "before",
+                                   "before-done", "during", "after", "OK"], done.stdout
+    assert "Traceback" not in done.stderr, done.stderr
+
+
+def test_spawn_process_before_reactor_run():
+    """Children spawned before reactor.run() (Twisted's SIGCHLD handler is
+    installed once it runs, as well as the pidfd watch) are reaped with
+    their status."""
+    done = run_python(REACTOR_RUN + """
+from twisted.internet import defer, process, protocol
+
+class Child(protocol.ProcessProtocol):
+    def __init__(self):
+        self.out, self.ended = b"", defer.Deferred()
+    def outReceived(self, data):
+        self.out += data
+    def processEnded(self, reason):
+        self.ended.callback((self.out, reason.value.exitCode, reason.value.signal))
+
+children = [Child() for _ in range(3)]
+reactor.spawnProcess(children[0], "/bin/sh", ["sh", "-c", "echo early; exit 6"], env=None)
+reactor.spawnProcess(children[1], "/bin/sh", ["sh", "-c", "exit 7"], env=None, childFDs={})
+t = reactor.spawnProcess(children[2], "/bin/sh", ["sh", "-c", "exec sleep 30"], env=None)
+reactor.callWhenRunning(t.signalProcess, "TERM")
+results = []
+d = defer.gatherResults([c.ended for c in children])
+d.addCallback(results.extend).addBoth(lambda _: reactor.stop())
+reactor.run()
+assert results == [(b"early\\n", 6, None), (b"", 7, None), (b"", None, 15)], results
+assert process.reapProcessHandlers == {}
+try:
+    os.waitpid(-1, os.WNOHANG)
+except ChildProcessError:
+    print("OK")
+""", timeout=60)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.stdout.split()[-1] == "OK", done.stdout + done.stderr
+    assert "Traceback" not in done.stderr, done.stderr
+
+
+def test_setup_leaves_signals_to_the_application():
+    """With libcrochet.setup(), Twisted on the reactor thread installs no
+    signal handler (and takes no wakeup fd): Ctrl-C still interrupts the
+    main thread's wait_for call with KeyboardInterrupt."""
+    proc = start_python("""
+import signal, sys, threading, time
+from libcrochet import twistedreactor
+twistedreactor.install()
+import libcrochet
+libcrochet.setup()
+from twisted.internet import defer, reactor
+
+@libcrochet.wait_for(10)
+def handlers():
+    return (signal.getsignal(signal.SIGINT) is signal.default_int_handler,
+            signal.getsignal(signal.SIGTERM) == signal.SIG_DFL,
+            signal.getsignal(signal.SIGCHLD) == signal.SIG_DFL, reactor.running)
+
+def main_thread_waiting():
+    frame = sys._current_frames().get(threading.main_thread().ident)
+    while frame is not None:
+        if frame.f_code.co_name == "_wait_status":
+            return True
+        frame = frame.f_back
+    return False
+
+def announce():
+    deadline = time.monotonic() + 10
+    while not main_thread_waiting() and time.monotonic() < deadline:
+        time.sleep(0.005)
+    print("waiting", flush=True)
+
+print(*handlers(), signal.set_wakeup_fd(-1), flush=True)
+threading.Thread(target=announce, daemon=True).start()
+try:
+    libcrochet.wait_for(60)(defer.Deferred)()
+except KeyboardInterrupt:
+    print("interrupted", flush=True)
+    sys.exit(23)
+""")
+    try:
+        assert proc.stdout.readline().split() == ["True", "True", "True", "True", "-1"]
+        assert proc.stdout.readline().strip() == "waiting"
+        proc.send_signal(signal.SIGINT)
+        out, err = communicate(proc)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 23, err
+    assert out.split() == ["interrupted"], out + err
+
+
+@pytest.mark.parametrize("watch", ["pidfd", "thread"])
+def test_exit_with_a_child_still_running(watch):
+    """At exit, a child still running does not hold the process: Twisted's
+    shutdown closes its pipes (this one then ends: its stdin is closed),
+    and what watched it is let go of."""
+    done = run(SPAWN + textwrap.dedent("""
+        reactor._childWatch = %r
+        waiting = []
+
+        @libcrochet.wait_for(20)
+        def reader():
+            child = Child()
+            reactor.spawnProcess(child, "/bin/sh", ["sh", "-c", "echo ready; read x"], env=None)
+            waiting.append(child)
+            return child.started
+
+        assert reader() > 0
+        assert libcrochet.wait_for(10)(lambda: len(process.reapProcessHandlers))() == 1
+        print("OK")
+    """ % watch), timeout=60, limit=15)
+    assert done.stdout.split() == ["OK"], done.stdout
