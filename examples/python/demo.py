@@ -24,9 +24,9 @@ print("add(20, 22) =", add(20, 22).wait(timeout=1))
 
 
 @libcrochet.run_in_reactor
-def hello_later(delay: float) -> libcrochet.Deferred:
+def hello_later(delay: float) -> libcrochet.Deferred[str]:
     """Finishes later: returns a Deferred that a timer fires."""
-    d = libcrochet.Deferred()
+    d: libcrochet.Deferred[str] = libcrochet.Deferred()
     libcrochet.call_later(delay, d.callback, "hello")
     return d
 

@@ -43,13 +43,13 @@ def add(a: int, b: int) -> int:
 
 
 @libcrochet.run_in_reactor
-def await_reply() -> libcrochet.Deferred:
+def await_reply() -> libcrochet.Deferred[None]:
     """Returns a Deferred that nothing will ever fire."""
     return libcrochet.Deferred()
 
 
 @libcrochet.wait_for(timeout=0.2)
-def await_reply_for_a_while() -> libcrochet.Deferred:
+def await_reply_for_a_while() -> libcrochet.Deferred[None]:
     return libcrochet.Deferred()
 
 

@@ -39,8 +39,6 @@ crochet`; its MAJOR.MINOR must be this package's (__version__, which is
 CROCHET_VERSION_STRING of include/crochet.h).
 """
 
-from typing import TYPE_CHECKING
-
 from ._version import __version__
 from ._native import library_path as _library_path, lib as _lib
 from ._errors import (AlreadyCalledError, CallFailed, CancelledError, CrochetError, Failure,
@@ -55,72 +53,9 @@ from ._services import (DelayedCall, add_reader, add_writer, call_from_thread, c
                         remove_reader, remove_writer)
 from ._threads import defer_to_thread
 from ._foreign import deferred_of
-if not TYPE_CHECKING:
-    from ._calls import run_in_reactor, wait_for
+from ._calls import run_in_reactor, wait_for
 from ._operability import (ResultInfo, Stats, set_max_queued, set_stall_warning,
                            set_stash_limit, stats)
-
-
-if TYPE_CHECKING:
-    # The decorators' types, for type checkers (the functions are _calls').
-    # run_in_reactor turns a Callable[P, T] into a Callable[P, EventualResult[T]],
-    # wait_for(timeout) turns it into a Callable[P, T]: the decorated function
-    # keeps its parameters. A coroutine function's T is what it returns; a
-    # function that returns a Deferred (libcrochet's or Twisted's) gives Any.
-    from typing import Any, Callable, Coroutine, TypeVar, overload
-
-    from typing_extensions import ParamSpec, Protocol
-
-    _P = ParamSpec("_P")
-    _T = TypeVar("_T")
-    _C = TypeVar("_C")
-
-    class _DeferredLike(Protocol):
-        """A Deferred: libcrochet's or Twisted's."""
-
-        def addBoth(self, callback: Any, *args: Any, **kwargs: Any) -> Any: ...  # noqa: N802
-
-        def cancel(self) -> Any: ...
-
-    @overload
-    def run_in_reactor(function: staticmethod[_P, _T]) -> staticmethod[_P, EventualResult[_T]]: ...
-
-    @overload
-    def run_in_reactor(
-            function: classmethod[_C, _P, _T]) -> classmethod[_C, _P, EventualResult[_T]]: ...
-
-    @overload
-    def run_in_reactor(  # type: ignore[overload-overlap,unused-ignore]
-            function: Callable[_P, Coroutine[Any, Any, _T]]) -> Callable[_P, EventualResult[_T]]: ...
-
-    @overload
-    def run_in_reactor(function: Callable[_P, _DeferredLike]) -> Callable[_P, EventualResult[Any]]: ...
-
-    @overload
-    def run_in_reactor(function: Callable[_P, _T]) -> Callable[_P, EventualResult[_T]]: ...
-
-    def run_in_reactor(function: Any) -> Any: ...
-
-    class _WaitFor(Protocol):
-        """What wait_for(timeout) returns: the decorator."""
-
-        @overload
-        def __call__(self, function: staticmethod[_P, _T], /) -> staticmethod[_P, _T]: ...
-
-        @overload
-        def __call__(self, function: classmethod[_C, _P, _T], /) -> classmethod[_C, _P, _T]: ...
-
-        @overload
-        def __call__(  # type: ignore[overload-overlap,unused-ignore]
-                self, function: Callable[_P, Coroutine[Any, Any, _T]], /) -> Callable[_P, _T]: ...
-
-        @overload
-        def __call__(self, function: Callable[_P, _DeferredLike], /) -> Callable[_P, Any]: ...
-
-        @overload
-        def __call__(self, function: Callable[_P, _T], /) -> Callable[_P, _T]: ...
-
-    def wait_for(timeout: float) -> _WaitFor: ...
 
 
 def library_version() -> str:

@@ -13,12 +13,22 @@ Each call is named for diagnostics (EventualResult.info(), stall warnings,
 timeouts) by its callable's module.__qualname__, interned once for the
 process (_operability.name_of): a decorated function's name is looked up
 when it is decorated, so calls cost nothing for it.
+
+Types: run_in_reactor turns a Callable[P, T] into a Callable[P,
+EventualResult[T]], wait_for(timeout) turns it into a Callable[P, T]: the
+decorated function keeps its parameters (the overloads below). A coroutine
+function's T is what it returns; a function that returns a Deferred[T]
+(libcrochet's or Twisted's) gives a T; a ctypes foreign function gives Any.
 """
+
+from __future__ import annotations
 
 import ctypes
 import functools
 import numbers
 import types
+from typing import (TYPE_CHECKING, Any, Callable, Coroutine, Dict, Optional, Tuple, TypeVar,
+                    overload)
 
 from . import _closure, _coroutine, _followed, _foreign, _held, _native, _operability, _values
 from ._args import wait_seconds
@@ -30,13 +40,26 @@ from ._native import lib
 from ._results import EventualResult
 from ._status import error_for_status
 
+if TYPE_CHECKING:
+    from typing_extensions import ParamSpec, Protocol
+
+    from ._deferred import DeferredLike
+
+    _P = ParamSpec("_P")
+    _C = TypeVar("_C")
+
+    # submit(args, kwargs, what): submits a call, returns its EventualResult.
+    _Submit = Callable[[Tuple[Any, ...], Dict[str, Any], str], EventualResult[Any]]
+
+_T = TypeVar("_T")
+
 _VOID = _native.Value(_native.TYPE_VOID)
 _COROUTINE = types.CoroutineType
 
 # Set by twistedreactor.install(): maps what a function returned to a
 # Deferred that follows it (a Twisted Deferred, a coroutine) or returns it.
 # Without it a coroutine runs with _coroutine.ensureDeferred.
-adapt_result = None
+adapt_result: Optional[Callable[[Any], Any]] = None
 
 
 class PythonCall:
@@ -45,7 +68,14 @@ class PythonCall:
 
     __slots__ = ("function", "args", "kwargs", "raised", "deferred", "needs_text")
 
-    def __init__(self, function, args, kwargs):
+    function: Optional[Callable[..., Any]]
+    args: Optional[Tuple[Any, ...]]
+    kwargs: Optional[Dict[str, Any]]
+    raised: Optional[PythonFailure]
+    deferred: Optional[Deferred[Any]]
+
+    def __init__(self, function: Callable[..., Any], args: Tuple[Any, ...],
+                 kwargs: Dict[str, Any]) -> None:
         self.function, self.args, self.kwargs = function, args, kwargs
         self.raised = self.deferred = None
         # Set when the failure may be read without the exception object (its
@@ -53,9 +83,12 @@ class PythonCall:
         # traceback text, else only the exception's last line (_results.py).
         self.needs_text = False
 
-    def run(self):
+    def run(self) -> _native.Value:
         """Reactor thread: calls the function; returns the closure's value."""
-        function, args, kwargs = self.function, self.args, self.kwargs
+        function: Callable[..., Any]   # (set until it runs, which is once)
+        args: Tuple[Any, ...]
+        kwargs: Dict[str, Any]
+        function, args, kwargs = self.function, self.args, self.kwargs  # type: ignore[assignment]
         self.function = self.args = self.kwargs = None
         try:
             result = function(*args, **kwargs)
@@ -82,7 +115,7 @@ class PythonCall:
             return v
         return _values.returned(result)
 
-    def failure(self, code, message):
+    def failure(self, code: int, message: bytes) -> Optional[PythonFailure]:
         """The PythonFailure behind the engine's failure (code, message), if
         the function raised it or the Deferred it returned failed with it."""
         for failure in (self.raised, self.deferred and _followed.failure_of(self.deferred)):
@@ -91,10 +124,10 @@ class PythonCall:
         return None
 
 
-def _run(ctx):
+def _run(ctx: Optional[int]) -> _native.Value:
     """The closure (reactor thread): crochet_value run(void *ctx)."""
     try:
-        return _held.get(ctx).run()
+        return _held.get(ctx).run()  # type: ignore[no-any-return]   # a PythonCall's
     except BaseException as e:
         try:
             logger.exception("libcrochet: internal error running a call")
@@ -107,7 +140,8 @@ def _run(ctx):
 _RUN = _closure.closure_fn(_run)
 
 
-def submit_python(function, args, kwargs, what, name=None):
+def submit_python(function: Callable[..., Any], args: Tuple[Any, ...], kwargs: Dict[str, Any],
+                  what: str, name: Optional[bytes] = None) -> EventualResult[Any]:
     """Submits function(*args, **kwargs); name: its interned name (bytes
     from _operability.name_of), looked up here when not given."""
     call = PythonCall(function, args, kwargs)
@@ -125,10 +159,11 @@ def submit_python(function, args, kwargs, what, name=None):
 # The decorators
 # ---------------------------------------------------------------------------
 
-def _submitter(function, decorator):
+def _submitter(function: Any, decorator: str
+               ) -> Tuple[_Submit, Optional[_foreign.NativeFunction], str]:
     """(submit(args, kwargs, what), NativeFunction or None, the name
     diagnostics give it) for `function`."""
-    if isinstance(function, ctypes._CFuncPtr):
+    if isinstance(function, ctypes._CFuncPtr):  # type: ignore[attr-defined]
         native = _foreign.NativeFunction(function)
         return native.submit, native, native.name
     if not callable(function):
@@ -139,15 +174,16 @@ def _submitter(function, decorator):
             name.decode("utf-8", "replace"))
 
 
-def _wraps(wrapper, function, native):
+def _wraps(wrapper: Callable[..., Any], function: Any,
+           native: Optional[_foreign.NativeFunction]) -> Callable[..., Any]:
     functools.update_wrapper(wrapper, function)
-    wrapper.wrapped_function = function   # crochet's name for __wrapped__
+    wrapper.wrapped_function = function  # type: ignore[attr-defined]   # crochet's __wrapped__
     if native is not None:
-        wrapper.__signature__ = native.python_signature()
+        wrapper.__signature__ = native.python_signature()  # type: ignore[attr-defined]
     return wrapper
 
 
-def _method_descriptor(function, decorate):
+def _method_descriptor(function: Any, decorate: Callable[[Any], Any]) -> Any:
     """For a classmethod or staticmethod: the same kind of descriptor around
     the decorated function (so the decorators stack either way round, as
     crochet's do); else None."""
@@ -156,7 +192,28 @@ def _method_descriptor(function, decorate):
     return None
 
 
-def run_in_reactor(function):
+@overload
+def run_in_reactor(function: staticmethod[_P, _T]) -> staticmethod[_P, EventualResult[_T]]: ...
+
+
+@overload
+def run_in_reactor(function: classmethod[_C, _P, _T]) -> classmethod[_C, _P, EventualResult[_T]]: ...
+
+
+@overload
+def run_in_reactor(  # type: ignore[overload-overlap,unused-ignore]
+        function: Callable[_P, Coroutine[Any, Any, _T]]) -> Callable[_P, EventualResult[_T]]: ...
+
+
+@overload
+def run_in_reactor(function: Callable[_P, DeferredLike[_T]]) -> Callable[_P, EventualResult[_T]]: ...
+
+
+@overload
+def run_in_reactor(function: Callable[_P, _T]) -> Callable[_P, EventualResult[_T]]: ...
+
+
+def run_in_reactor(function: Any) -> Any:
     """Decorator: calling the decorated function runs it on the reactor thread
     and returns an EventualResult at once.
 
@@ -172,13 +229,34 @@ def run_in_reactor(function):
     submit, native, _name = _submitter(function, "run_in_reactor()")
     what = "%s()" % getattr(function, "__name__", "function")
 
-    def wrapper(*args, **kwargs):
+    def wrapper(*args: Any, **kwargs: Any) -> EventualResult[Any]:
         return submit(args, kwargs, what)
 
     return _wraps(wrapper, function, native)
 
 
-def wait_for(timeout):
+if TYPE_CHECKING:
+    class _WaitFor(Protocol):
+        """What wait_for(timeout) returns: the decorator."""
+
+        @overload
+        def __call__(self, function: staticmethod[_P, _T], /) -> staticmethod[_P, _T]: ...
+
+        @overload
+        def __call__(self, function: classmethod[_C, _P, _T], /) -> classmethod[_C, _P, _T]: ...
+
+        @overload
+        def __call__(  # type: ignore[overload-overlap,unused-ignore]
+                self, function: Callable[_P, Coroutine[Any, Any, _T]], /) -> Callable[_P, _T]: ...
+
+        @overload
+        def __call__(self, function: Callable[_P, DeferredLike[_T]], /) -> Callable[_P, _T]: ...
+
+        @overload
+        def __call__(self, function: Callable[_P, _T], /) -> Callable[_P, _T]: ...
+
+
+def wait_for(timeout: float) -> _WaitFor:
     """Decorator factory: calling the decorated function runs it on the
     reactor thread and waits up to `timeout` seconds for its result, which it
     returns (or raises its exception). On timeout the call (or the Deferred it
@@ -192,7 +270,7 @@ def wait_for(timeout):
         raise TypeError("wait_for() takes a timeout in seconds: use @wait_for(timeout=...)")
     t = wait_seconds(timeout, allow_none=False)   # negative: polls, as crochet
 
-    def decorator(function):
+    def decorator(function: Any) -> Any:
         descriptor = _method_descriptor(function, decorator)
         if descriptor is not None:
             return descriptor
@@ -200,7 +278,7 @@ def wait_for(timeout):
         what = "%s()" % getattr(function, "__name__", "function")
         waited = "wait_for(%s, %s s)" % (name, "%g" % t)
 
-        def wrapper(*args, **kwargs):
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
             if in_reactor_thread():
                 raise error_for_status(_native.EREACTORTHREAD, what)
             result = submit(args, kwargs, what)

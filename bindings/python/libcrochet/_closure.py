@@ -8,9 +8,12 @@ callback with pointer arguments only, writes the value where libffi returns
 it from. One closure is made per Python function, once, and never freed.
 """
 
+from __future__ import annotations
+
 import ctypes
 import os
 from ctypes import CFUNCTYPE, POINTER, Structure, byref, c_int, c_size_t, c_uint, c_ushort, c_void_p
+from typing import Any, Callable, List, Optional, Tuple
 
 from ._native import Value
 
@@ -25,7 +28,7 @@ class _FFIType(Structure):
                 ("elements", POINTER(c_void_p))]
 
 
-def _open_libffi(name):
+def _open_libffi(name: str) -> Optional[ctypes.CDLL]:
     try:
         lib = ctypes.CDLL(name)
         lib.ffi_prep_closure_loc
@@ -34,7 +37,7 @@ def _open_libffi(name):
         return None
 
 
-def _libffi():
+def _libffi() -> ctypes.CDLL:
     """ctypes' own libffi: the one _ctypes is linked against (a handle's
     lookups search its dependencies), else one by soname; find_library, which
     starts processes (ldconfig, cc), only as the last resort."""
@@ -65,7 +68,7 @@ if _abi is None:  # pragma: no cover
                       % _MACHINE)
 
 
-def _builtin(name):
+def _builtin(name: str) -> int:
     return ctypes.addressof(_FFIType.in_dll(_ffi, name))
 
 
@@ -82,13 +85,14 @@ assert _value_type.size == ctypes.sizeof(Value), "crochet_value layout"
 
 _HANDLER = CFUNCTYPE(None, c_void_p, c_void_p, POINTER(c_void_p), c_void_p)
 _VALUE_SIZE = ctypes.sizeof(Value)
-_keep = []   # handlers and closures live as long as the process
+_keep: List[Tuple[Any, int]] = []   # handlers and closures live as long as the process
 
 
-def closure_fn(function):
+def closure_fn(function: Callable[[Optional[int]], Value]) -> Optional[int]:
     """The address of a C function `crochet_value f(void *ctx)` that returns
     function(ctx), a _native.Value. function must not raise."""
-    def handler(_cif, ret, args, _user_data, _memmove=ctypes.memmove, _addressof=ctypes.addressof):
+    def handler(_cif: Optional[int], ret: Optional[int], args: Any, _user_data: Optional[int],
+                _memmove: Any = ctypes.memmove, _addressof: Any = ctypes.addressof) -> None:
         value = function(ctypes.cast(args[0], POINTER(c_void_p))[0])
         _memmove(ret, _addressof(value), _VALUE_SIZE)   # (value alive meanwhile)
 

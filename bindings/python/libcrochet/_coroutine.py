@@ -13,11 +13,23 @@ that Deferred's failure (CancelledError) thrown in, and the cancelled
 Deferred's result is whatever the coroutine makes of it (as Twisted's).
 """
 
+from __future__ import annotations
+
 import contextvars
 import inspect
+from typing import TYPE_CHECKING, Any, Callable, Coroutine, Optional, TypeVar, Union, overload
 
 from ._deferred import Deferred, _is_twisted, caught, fail, from_twisted, succeed
 from ._errors import Failure
+
+if TYPE_CHECKING:
+    from typing_extensions import ParamSpec
+
+    from ._deferred import DeferredLike
+
+    _P = ParamSpec("_P")
+
+_T = TypeVar("_T")
 
 
 class _Driver:
@@ -25,16 +37,19 @@ class _Driver:
 
     __slots__ = ("coro", "context", "deferred", "target", "waiting_on")
 
-    def __init__(self, coro):
-        self.coro = coro
+    def __init__(self, coro: Coroutine[Any, Any, Any]) -> None:
+        self.coro: Optional[Coroutine[Any, Any, Any]] = coro
         self.context = contextvars.copy_context()
+        self.deferred: Deferred[Any]
+        self.target: Deferred[Any]
         self.deferred = self.target = Deferred(self._cancel)
-        self.waiting_on = None   # the Deferred the coroutine awaits
+        self.waiting_on: Optional[DeferredLike[Any]] = None   # the Deferred the coroutine awaits
 
-    def step(self, result):
+    def step(self, result: Any) -> None:
         """Runs the coroutine from result (sent in; a Failure is thrown in)
         until it awaits a Deferred that has not fired, or ends."""
-        coro, run = self.coro, self.context.run
+        coro: Coroutine[Any, Any, Any]   # (self.coro is None only once it has ended)
+        coro, run = self.coro, self.context.run  # type: ignore[assignment]
         while True:
             try:
                 if isinstance(result, Failure):
@@ -62,7 +77,7 @@ class _Driver:
                 return
             result = from_twisted(resume.result)
 
-    def _cancel(self, d):
+    def _cancel(self, d: Deferred[Any]) -> None:
         """The Deferred's canceller: cancels what the coroutine awaits; the
         coroutine's outcome becomes the Deferred's."""
         awaited = self.waiting_on
@@ -83,10 +98,10 @@ class _Resume:
 
     __slots__ = ("driver", "waiting", "result")
 
-    def __init__(self, driver):
+    def __init__(self, driver: _Driver) -> None:
         self.driver, self.waiting, self.result = driver, True, None
 
-    def __call__(self, result):
+    def __call__(self, result: Any) -> None:
         if self.waiting:
             self.waiting, self.result = False, result
         else:
@@ -96,7 +111,8 @@ class _Resume:
         return None
 
 
-def ensureDeferred(coro):  # noqa: N802 - Twisted's name
+def ensureDeferred(coro: Union[Coroutine[Any, Any, _T], Deferred[_T]]  # noqa: N802 - Twisted's
+                   ) -> Deferred[_T]:
     """Runs a coroutine (the object an `async def` function returns) on the
     reactor thread and returns a Deferred for its outcome (Twisted's
     ensureDeferred). A Deferred is returned as it is. Reactor thread only;
@@ -111,7 +127,23 @@ def ensureDeferred(coro):  # noqa: N802 - Twisted's name
     return driver.deferred
 
 
-def maybeDeferred(f, *args, **kwargs):  # noqa: N802 - Twisted's name
+@overload
+def maybeDeferred(f: Callable[_P, DeferredLike[_T]],  # noqa: N802 - Twisted's name
+                  *args: _P.args, **kwargs: _P.kwargs) -> Deferred[_T]: ...
+
+
+@overload
+def maybeDeferred(f: Callable[_P, Coroutine[Any, Any, _T]],  # noqa: N802
+                  *args: _P.args, **kwargs: _P.kwargs) -> Deferred[_T]: ...
+
+
+@overload
+def maybeDeferred(f: Callable[_P, _T],  # noqa: N802
+                  *args: _P.args, **kwargs: _P.kwargs) -> Deferred[_T]: ...
+
+
+def maybeDeferred(f: Callable[_P, Any], *args: _P.args,  # noqa: N802
+                  **kwargs: _P.kwargs) -> Deferred[Any]:
     """Calls f(*args, **kwargs) and returns a Deferred for the outcome, as
     Twisted's maybeDeferred: a Deferred f returns as it is, a coroutine run
     with ensureDeferred, a Failure as a failed Deferred, any other value as
@@ -128,7 +160,7 @@ def maybeDeferred(f, *args, **kwargs):  # noqa: N802 - Twisted's name
     if inspect.iscoroutine(result):
         return ensureDeferred(result)
     if _is_twisted(result):
-        d = Deferred()
+        d: Deferred[Any] = Deferred()
         d._take_result_of(result)
         return d
     return succeed(result)

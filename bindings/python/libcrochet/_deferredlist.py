@@ -1,9 +1,25 @@
 """Waiting for several Deferreds: DeferredList and gatherResults, as
-Twisted's."""
+Twisted's.
+
+Types: DeferredList(ds) with Deferreds that fire with a T is a
+Deferred[List[Tuple[bool, Union[T, Failure]]]] (a Deferred[Tuple[T, int]]
+with fireOnOneCallback=True), gatherResults(ds) a Deferred[List[T]].
+"""
+
+from __future__ import annotations
+
+from typing import (TYPE_CHECKING, Any, Iterable, List, Optional, Tuple, TypeVar, Union,
+                    overload)
 
 from ._deferred import Deferred
 from ._errors import CrochetError, Failure
 from ._logging import logger
+
+if TYPE_CHECKING:
+    from typing_extensions import Literal
+
+_T = TypeVar("_T")
+_R = TypeVar("_R")   # the list's result
 
 SUCCESS = True
 FAILURE = False
@@ -14,19 +30,19 @@ class FirstError(CrochetError):
     gatherResults): `subFailure` is that Deferred's Failure, `index` its
     place in the list (Twisted's FirstError)."""
 
-    def __init__(self, failure, index):
+    def __init__(self, failure: Failure, index: int) -> None:
         super().__init__(failure, index)
         self.subFailure = failure  # noqa: N815 - Twisted's name
         self.index = index
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return "FirstError[#%d, %r]" % (self.index, self.subFailure.value)
 
-    def __str__(self):
+    def __str__(self) -> str:
         return "FirstError[#%d, %s]" % (self.index, self.subFailure)
 
 
-class DeferredList(Deferred):
+class DeferredList(Deferred[_R]):
     """A Deferred that fires once every Deferred in deferredList has, with a
     list of (success, result) pairs in their order (success: True for a
     value, False for a Failure), as Twisted's DeferredList.
@@ -39,20 +55,40 @@ class DeferredList(Deferred):
     fireOnOneCallback). cancel() before it fired cancels each of them.
     Reactor thread only."""
 
-    fireOnOneCallback = False  # noqa: N815 - Twisted's names
-    fireOnOneErrback = False  # noqa: N815
+    fireOnOneCallback: bool = False  # noqa: N815 - Twisted's names
+    fireOnOneErrback: bool = False  # noqa: N815
 
-    def __init__(self, deferredList, fireOnOneCallback=False,  # noqa: N803
-                 fireOnOneErrback=False, consumeErrors=False):  # noqa: N803
+    @overload
+    def __init__(self: DeferredList[Tuple[_T, int]],
+                 deferredList: Iterable[Deferred[_T]],  # noqa: N803
+                 fireOnOneCallback: Literal[True],  # noqa: N803
+                 fireOnOneErrback: bool = False, consumeErrors: bool = False) -> None: ...  # noqa: N803
+
+    @overload
+    def __init__(self: DeferredList[List[Tuple[bool, Union[_T, Failure]]]],
+                 deferredList: Iterable[Deferred[_T]],  # noqa: N803
+                 fireOnOneCallback: Literal[False] = False,  # noqa: N803
+                 fireOnOneErrback: bool = False, consumeErrors: bool = False) -> None: ...  # noqa: N803
+
+    @overload
+    def __init__(self: DeferredList[Union[Tuple[_T, int], List[Tuple[bool, Union[_T, Failure]]]]],
+                 deferredList: Iterable[Deferred[_T]],  # noqa: N803
+                 fireOnOneCallback: bool = False,  # noqa: N803
+                 fireOnOneErrback: bool = False, consumeErrors: bool = False) -> None: ...  # noqa: N803
+
+    def __init__(self, deferredList: Iterable[Deferred[Any]],  # noqa: N803
+                 fireOnOneCallback: bool = False,  # noqa: N803
+                 fireOnOneErrback: bool = False, consumeErrors: bool = False) -> None:  # noqa: N803
         self._deferredList = list(deferredList)
         for d in self._deferredList:
             if not isinstance(d, Deferred):
                 raise TypeError("DeferredList needs libcrochet Deferreds, not %s"
                                 % type(d).__name__)
-        self.resultList = [None] * len(self._deferredList)  # noqa: N815
+        self.resultList: List[Optional[Tuple[bool, Any]]] = [  # noqa: N815
+            None] * len(self._deferredList)
         super().__init__()
         if not self._deferredList and not fireOnOneCallback:
-            self.callback([])
+            self.callback([])  # type: ignore[arg-type]   # _R: as __init__'s overloads say
         self.fireOnOneCallback = fireOnOneCallback
         self.fireOnOneErrback = fireOnOneErrback
         self.consumeErrors = consumeErrors  # noqa: N815
@@ -61,21 +97,21 @@ class DeferredList(Deferred):
             d.addCallbacks(self._one_fired, self._one_fired, (index, SUCCESS), None,
                            (index, FAILURE), None)
 
-    def _one_fired(self, result, index, succeeded):
+    def _one_fired(self, result: Any, index: int, succeeded: bool) -> Any:
         self.resultList[index] = (succeeded, result)
         self.finishedCount += 1
         if not self.called:
             if succeeded and self.fireOnOneCallback:
-                self.callback((result, index))
+                self.callback((result, index))  # type: ignore[arg-type]
             elif not succeeded and self.fireOnOneErrback:
                 self.errback(Failure(FirstError(result, index)))
             elif self.finishedCount == len(self.resultList):
-                self.callback(self.resultList)
+                self.callback(self.resultList)  # type: ignore[arg-type]
         if not succeeded and self.consumeErrors:
             return None
         return result
 
-    def cancel(self):
+    def cancel(self) -> None:
         """Before the list fired: cancels every Deferred in it (an exception
         from one is logged). After: nothing."""
         if not self.called:
@@ -86,11 +122,13 @@ class DeferredList(Deferred):
                     logger.exception("Unhandled error cancelling a Deferred of a DeferredList")
 
 
-def _values(result_list):
+def _values(result_list: List[Tuple[bool, Any]]) -> List[Any]:
+    # (gatherResults: every entry is a value; a failure fails the list first)
     return [result for _, result in result_list]
 
 
-def gatherResults(deferredList, consumeErrors=False):  # noqa: N802,N803 - Twisted's names
+def gatherResults(deferredList: Iterable[Deferred[_T]],  # noqa: N802,N803 - Twisted's names
+                  consumeErrors: bool = False) -> Deferred[List[_T]]:  # noqa: N803
     """A Deferred that fires with the list of the results of deferredList,
     in order, once all have fired; or fails with FirstError(failure, index)
     at the first failure (Twisted's gatherResults). consumeErrors as for

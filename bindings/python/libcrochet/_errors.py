@@ -1,8 +1,22 @@
 """Exceptions, the Failure returned by EventualResult.original_failure(), and
 how a Python exception becomes a C failure (crochet_raise's code and message)."""
 
+from __future__ import annotations
+
 import sys as _sys
 import traceback as _traceback
+from typing import (TYPE_CHECKING, Any, Coroutine, Generator, List, NoReturn, Optional, Type,
+                    TypeVar, Union, overload)
+
+if TYPE_CHECKING:
+    from types import TracebackType
+
+    from _typeshed import SupportsWrite
+
+    from ._operability import ResultInfo
+
+_E = TypeVar("_E", bound=BaseException)
+_Y = TypeVar("_Y")
 
 
 class CrochetError(Exception):
@@ -18,7 +32,7 @@ class TimeoutError(CrochetError):  # noqa: A001 - crochet.TimeoutError's name
     returned a deferred that has not fired for ...". `info` is that
     ResultInfo (EventualResult.info()), or None."""
 
-    info = None
+    info: Optional[ResultInfo] = None
 
 
 class ReactorStopped(CrochetError):
@@ -45,13 +59,13 @@ class CallFailed(CrochetError):
     native deferred it returned failed. `traceback` holds the native frames
     where the failure was raised (crochet_failure_traceback)."""
 
-    def __init__(self, code, message, traceback=""):
+    def __init__(self, code: int, message: str, traceback: str = "") -> None:
         super().__init__(code, message)
         self.code = code
         self.message = message
         self.traceback = traceback
 
-    def __str__(self):
+    def __str__(self) -> str:
         return "native call failed with code %d: %s" % (self.code, self.message)
 
 
@@ -73,8 +87,19 @@ class Failure:
     and crochet_failure_message) for a Failure from an EventualResult, None
     for one made in Python."""
 
-    def __init__(self, exc_value=None, exc_type=None, exc_tb=None, message=None, tb=None):
-        code = text = None
+    @overload
+    def __init__(self, exc_value: Union[BaseException, Type[BaseException], None] = None,
+                 exc_type: Optional[Type[BaseException]] = None,
+                 exc_tb: Optional[TracebackType] = None) -> None: ...
+
+    @overload
+    def __init__(self, exc_value: BaseException, exc_type: str, exc_tb: Optional[int],
+                 message: Optional[str], tb: Optional[TracebackType]) -> None: ...
+
+    def __init__(self, exc_value: Any = None, exc_type: Any = None, exc_tb: Any = None,
+                 message: Optional[str] = None, tb: Optional[TracebackType] = None) -> None:
+        code: Optional[int] = None
+        text: Optional[str] = None
         if isinstance(exc_type, str):
             # The binding's own form, Failure(value, traceback_text, code,
             # message, tb): a failure whose text comes from the reactor side.
@@ -92,20 +117,28 @@ class Failure:
             raise TypeError("Failure() needs an exception, not %s" % type(exc_value).__name__)
         if exc_tb is None and text is None:
             exc_tb = exc_value.__traceback__
-        self.value = exc_value
-        self.type = exc_type if exc_type is not None else type(exc_value)
-        self.tb = exc_tb
-        self.code = code
-        self.message = message
-        self._traceback_text = text
+        self.value: BaseException = exc_value
+        self.type: Type[BaseException] = exc_type if exc_type is not None else type(exc_value)
+        self.tb: Optional[TracebackType] = exc_tb
+        self.code: Optional[int] = code
+        self.message: Optional[str] = message
+        self._traceback_text: Optional[str] = text
 
     @property
-    def parents(self):
+    def parents(self) -> List[str]:
         """The qualified names of the exception's class and its bases
         (Twisted's Failure.parents), which check() also matches."""
         return ["%s.%s" % (c.__module__, c.__qualname__) for c in self.type.__mro__]
 
-    def check(self, *errorTypes):  # noqa: N802,N803 - Twisted's names
+    @overload
+    def check(self, *errorTypes: Type[_E]) -> Optional[Type[_E]]: ...  # noqa: N802,N803
+
+    @overload
+    def check(self, *errorTypes: Union[str, Type[BaseException]]  # noqa: N803
+              ) -> Union[str, Type[BaseException], None]: ...
+
+    def check(self, *errorTypes: Union[str, Type[BaseException]]  # noqa: N802,N803 - Twisted's
+              ) -> Union[str, Type[BaseException], None]:
         """The first of errorTypes (exception classes, or their qualified
         names as strings) that the exception is an instance of; None if it
         is none of them."""
@@ -117,7 +150,15 @@ class Failure:
                 return error
         return None
 
-    def trap(self, *errorTypes):  # noqa: N803
+    @overload
+    def trap(self, *errorTypes: Type[_E]) -> Type[_E]: ...  # noqa: N803
+
+    @overload
+    def trap(self, *errorTypes: Union[str, Type[BaseException]]  # noqa: N803
+             ) -> Union[str, Type[BaseException]]: ...
+
+    def trap(self, *errorTypes: Union[str, Type[BaseException]]  # noqa: N803
+             ) -> Union[str, Type[BaseException]]:
         """In an errback: returns the matching error type (as check()), or
         raises the exception again, so that the failure goes on down the
         errback chain, unchanged, when it is none of errorTypes."""
@@ -126,14 +167,15 @@ class Failure:
             self.raiseException()
         return error
 
-    def getErrorMessage(self):  # noqa: N802
+    def getErrorMessage(self) -> str:  # noqa: N802
         """The exception's message: str(value)."""
         try:
             return str(self.value)
         except BaseException:
             return "<%s instance: str() failed>" % self.type.__name__
 
-    def getTraceback(self, elideFrameworkCode=False, detail="default"):  # noqa: N802,N803
+    def getTraceback(self, elideFrameworkCode: int = False,  # noqa: N802,N803
+                     detail: str = "default") -> str:
         """The traceback as text, as Python prints it (detail "default" or
         "verbose"), or in brief: one line for the exception and one per
         frame (detail "brief"). ValueError for another detail."""
@@ -145,61 +187,65 @@ class Failure:
             self._traceback_text = describe(self.value, self.tb)
         return self._traceback_text
 
-    def _brief(self):
+    def _brief(self) -> str:
         lines = ["Traceback: %s: %s\n" % (self.type.__name__, self.getErrorMessage())]
         for frame in _traceback.extract_tb(self.tb) if self.tb is not None else ():
             lines.append("%s:%s:%s\n" % (frame.filename, frame.lineno, frame.name))
         return "".join(lines)
 
-    def printTraceback(self, file=None, elideFrameworkCode=False, detail="default"):  # noqa: N802,N803
+    def printTraceback(self, file: Optional[SupportsWrite[str]] = None,  # noqa: N802
+                       elideFrameworkCode: int = False,  # noqa: N803
+                       detail: str = "default") -> None:
         """Writes getTraceback(detail=detail) to file (sys.stderr if None)."""
         (file if file is not None else _sys.stderr).write(
             self.getTraceback(elideFrameworkCode, detail))
 
-    def printBriefTraceback(self, file=None, elideFrameworkCode=False):  # noqa: N802,N803
+    def printBriefTraceback(self, file: Optional[SupportsWrite[str]] = None,  # noqa: N802
+                            elideFrameworkCode: int = False) -> None:  # noqa: N803
         """printTraceback(file, detail="brief")."""
         self.printTraceback(file, elideFrameworkCode, detail="brief")
 
-    def getTracebackObject(self):  # noqa: N802
+    def getTracebackObject(self) -> Optional[TracebackType]:  # noqa: N802
         """The traceback object (None for a native failure)."""
         return self.tb
 
-    def raiseException(self):  # noqa: N802
+    def raiseException(self) -> NoReturn:  # noqa: N802
         """Raises the exception, with its traceback."""
         raise self.value.with_traceback(self.tb)
 
-    def throwExceptionIntoGenerator(self, g):  # noqa: N802
+    def throwExceptionIntoGenerator(  # noqa: N802
+            self, g: Union[Generator[_Y, Any, Any], Coroutine[_Y, Any, Any]]) -> _Y:
         """Throws the exception into a generator or coroutine g (g.throw) and
         returns what g yields next."""
         return g.throw(self.value.with_traceback(self.tb))
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return "<libcrochet.Failure %s: %s>" % (self.type.__name__, self.value)
 
-    def __str__(self):
+    def __str__(self) -> str:
         return "[Failure instance: %s]" % self.getTraceback(detail="brief").rstrip("\n")
 
 
-def describe(exc, tb=None):
+def describe(exc: BaseException, tb: Optional[TracebackType] = None) -> str:
     """The traceback text of an exception, as Python prints it."""
     if tb is None:
         tb = exc.__traceback__
     return "".join(_traceback.format_exception(type(exc), exc, tb))
 
 
-def failure_code(exc):
+def failure_code(exc: BaseException) -> int:
     """The C failure code of a Python exception: CancelledError keeps its
     meaning (CROCHET_ECANCELLED), anything else is CROCHET_EFAILED."""
     from ._native import ECANCELLED, EFAILED
     return ECANCELLED if isinstance(exc, CancelledError) else EFAILED
 
 
-def c_message(text):
+def c_message(text: str) -> bytes:
     """A failure message as the C API takes it (NUL-free UTF-8)."""
     return text.replace("\0", "\\0").encode("utf-8", "replace")
 
 
-def last_line(exc):
+def last_line(exc: BaseException) -> str:
     """The last line of an exception's traceback text, as Python prints it
     ("ValueError: bad"), without formatting the traceback."""
     kind = type(exc)
@@ -225,22 +271,23 @@ class PythonFailure:
 
     __slots__ = ("value", "tb", "_text", "code", "message")
 
-    def __init__(self, value, tb, text=None):
+    def __init__(self, value: BaseException, tb: Optional[TracebackType],
+                 text: Optional[str] = None) -> None:
         self.value, self.tb, self._text = value, tb, text
         self.code = failure_code(value)
         self.message = c_message(text if text is not None else last_line(value))
 
     @property
-    def text(self):
+    def text(self) -> str:
         """The traceback text, as Python prints it (formatted once, now)."""
         if self._text is None:
             self._text = describe(self.value, self.tb)
         return self._text
 
-    def format(self):
+    def format(self) -> None:
         """Formats the traceback now, and makes it the engine's message."""
         self.message = c_message(self.text)
 
-    def matches(self, code, message):
+    def matches(self, code: int, message: bytes) -> bool:
         """Whether the engine's failure (code, message bytes) is this one."""
         return code == self.code and message == self.message

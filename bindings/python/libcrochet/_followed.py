@@ -14,8 +14,11 @@ Deferred weakly: the engine must not keep it alive; while the function's
 EventualResult lives, its call keeps it (_calls.PythonCall.deferred).
 """
 
+from __future__ import annotations
+
 import ctypes
 import weakref
+from typing import TYPE_CHECKING, Any, Optional
 
 from . import _held, _native, _values
 from ._errors import Failure, PythonFailure
@@ -23,17 +26,20 @@ from ._logging import logger
 from ._native import lib
 from ._status import check, error_for_status
 
+if TYPE_CHECKING:
+    from ._deferred import Deferred
+
 
 class Link:
     """The crochet_deferred (one reference, ours) fired by a Deferred's chain."""
 
     __slots__ = ("handle", "failure")
 
-    def __init__(self, handle):
+    def __init__(self, handle: Optional[int]) -> None:
         self.handle = handle
-        self.failure = None   # the PythonFailure it was failed with
+        self.failure: Optional[PythonFailure] = None   # the PythonFailure it was failed with
 
-    def fire(self, result):
+    def fire(self, result: Any) -> None:
         """The chain's last callback (reactor thread)."""
         if isinstance(result, Failure):
             failure = PythonFailure(result.value, result.tb, result.getTraceback())
@@ -46,7 +52,7 @@ class Link:
                          error_for_status(status, "crochet_deferred_callback()"))
         return None
 
-    def __del__(self, _release=lib.crochet_deferred_release):
+    def __del__(self, _release: Any = lib.crochet_deferred_release) -> None:
         try:
             if self.handle:
                 _release(self.handle)
@@ -55,7 +61,7 @@ class Link:
             pass
 
 
-def _run_canceller(_handle, ctx):
+def _run_canceller(_handle: Optional[int], ctx: Optional[int]) -> None:
     """crochet_canceller (reactor thread): cancels the Deferred, if it lives."""
     try:
         ref = _held.get(ctx)
@@ -72,7 +78,7 @@ def _run_canceller(_handle, ctx):
 _CANCELLER = _native.CANCELLER_FN(_run_canceller)   # never freed
 
 
-def engine_handle(d):
+def engine_handle(d: Deferred[Any]) -> int:
     """(reactor thread) A new reference to the crochet_deferred that follows
     d, for the engine: made, and its link added to d's chain, the first
     time."""
@@ -84,10 +90,10 @@ def engine_handle(d):
               "returning a Deferred")
         link = d._link = Link(handle.value)
         d.addBoth(link.fire)
-    return lib.crochet_deferred_retain(link.handle)
+    return lib.crochet_deferred_retain(link.handle)  # type: ignore[no-any-return]
 
 
-def failure_of(d):
+def failure_of(d: Deferred[Any]) -> Optional[PythonFailure]:
     """The PythonFailure that d's link failed the crochet_deferred with."""
     link = d._link
     return link.failure if link is not None else None

@@ -1,17 +1,27 @@
 """ctypes foreign functions, called natively on the reactor thread through
 the engine's libffi (crochet_submit): how ctypes types map to crochet_types,
-arguments in and results out."""
+arguments in and results out.
+
+ctypes types are dynamic (a restype is a class, or None, or a
+deferred_of() class; a ctypes instance's _type_ is a code letter), so they
+are Any here."""
+
+from __future__ import annotations
 
 import ctypes
 import numbers
 import operator
 import threading
+from typing import TYPE_CHECKING, Any, Dict, List, Optional, Tuple
 
 from . import _native, _values
 from ._native import lib
 from ._results import EventualResult
 from ._services import keep_until_run
 from ._status import error_for_status
+
+if TYPE_CHECKING:
+    import inspect
 
 _INT_CODES = {"b": True, "B": False, "h": True, "H": False, "i": True, "I": False,
               "l": True, "L": False, "q": True, "Q": False}
@@ -24,24 +34,28 @@ _INT_TAGS = {(1, True): _native.TYPE_INT8, (1, False): _native.TYPE_UINT8,
 class _Kind:
     """How one ctypes type crosses into a crochet_value and back."""
 
-    def __init__(self, ctype, kind, tag, field, low=0, high=0):
+    # a deferred_of() type's: how the value it fires with crosses back
+    fires: Optional[_Kind]
+
+    def __init__(self, ctype: Any, kind: str, tag: int, field: Optional[str], low: int = 0,
+                 high: int = 0) -> None:
         self.ctype, self.kind, self.tag, self.field = ctype, kind, tag, field
         self.low, self.high = low, high
-        self.name = getattr(ctype, "__name__", repr(ctype))
+        self.name: str = getattr(ctype, "__name__", repr(ctype))
 
 
-def _kind_of(ctype, where):
+def _kind_of(ctype: Any, where: str) -> _Kind:
     """The _Kind of a ctypes type, or TypeError naming `where`."""
     if ctype is None:
         return _Kind(None, "void", _native.TYPE_VOID, None)
     if isinstance(ctype, type) and "_crochet_fires_" in ctype.__dict__:
         kind = _Kind(ctype, "deferred", _native.TYPE_DEFERRED, None)
-        fires = ctype._crochet_fires_
+        fires = ctype._crochet_fires_  # type: ignore[attr-defined]   # (deferred_of's)
         kind.fires = None if fires is None else _kind_of(fires, where)
         return kind
     if isinstance(ctype, type):
         if issubclass(ctype, ctypes._SimpleCData):
-            code = ctype._type_
+            code = ctype._type_  # type: ignore[attr-defined]   # (every simple type has one)
             if code in _INT_CODES:
                 size, signed = ctypes.sizeof(ctype), _INT_CODES[code]
                 tag = _INT_TAGS[(size, signed)]
@@ -58,7 +72,8 @@ def _kind_of(ctype, where):
                 return _Kind(ctype, "float", _native.TYPE_DOUBLE, "f64")
             if code in ("P", "z", "Z"):
                 return _Kind(ctype, "pointer", _native.TYPE_POINTER, "ptr")
-        elif issubclass(ctype, (ctypes._Pointer, ctypes._CFuncPtr, ctypes.Array)):
+        elif issubclass(ctype, (ctypes._Pointer, ctypes._CFuncPtr,  # type: ignore[attr-defined]
+                                ctypes.Array)):
             return _Kind(ctype, "pointer", _native.TYPE_POINTER, "ptr")
         elif issubclass(ctype, (ctypes.Structure, ctypes.Union)):
             raise TypeError("%s: %s is passed by value, which libcrochet cannot do (pass a "
@@ -69,15 +84,15 @@ def _kind_of(ctype, where):
                     % (where, getattr(ctype, "__name__", repr(ctype))))
 
 
-def _address(obj):
+def _address(obj: Any) -> int:
     return ctypes.cast(obj, ctypes.c_void_p).value or 0
 
 
-def _convert_arg(kind, a, position):
+def _convert_arg(kind: _Kind, a: Any, position: int) -> Tuple[Any, Any]:
     """(payload, object to keep alive or None) for argument `a`."""
     where = "argument %d" % position
     if kind.kind == "int":
-        if isinstance(a, ctypes._SimpleCData) and a._type_ in _INT_CODES:
+        if isinstance(a, ctypes._SimpleCData) and a._type_ in _INT_CODES:  # type: ignore[attr-defined]
             a = a.value
         if isinstance(a, float) or not hasattr(type(a), "__index__"):
             raise TypeError("%s: %s needs an integer, not %s" % (where, kind.name, type(a).__name__))
@@ -108,6 +123,7 @@ def _convert_arg(kind, a, position):
     if a is None:
         return None, None
     t = kind.ctype
+    inst: Any
     if isinstance(a, bytes) and t in (ctypes.c_char_p, ctypes.c_void_p):
         inst = ctypes.c_char_p(a)
         return _address(inst), inst
@@ -126,14 +142,14 @@ def _convert_arg(kind, a, position):
             from None
 
 
-def _convert_result(kind, v):
+def _convert_result(kind: _Kind, v: _native.Value) -> Any:
     if kind.kind == "deferred":
         return _values.decode(v) if kind.fires is None else _convert_result(kind.fires, v)
     if kind.kind == "void":
         return None
     if v.type != kind.tag:   # a deferred fired with another type
         return _values.decode(v)
-    raw = getattr(v.u, kind.field)
+    raw = getattr(v.u, kind.field)  # type: ignore[arg-type]   # (a field for every other kind)
     t = kind.ctype
     if kind.kind == "int" or kind.kind == "float":
         return raw if ctypes._SimpleCData in t.__bases__ else t(raw)
@@ -152,13 +168,13 @@ def _convert_result(kind, v):
 
 
 class _Signature:
-    def __init__(self, function):
+    def __init__(self, function: Any) -> None:
         name = getattr(function, "__name__", "the foreign function")
         argtypes = function.argtypes
         if argtypes is None:
             raise TypeError("%s: set its argtypes (and restype) before running it on the "
                             "reactor (argtypes = [] for no arguments)" % name)
-        self.key = (tuple(argtypes), function.restype)
+        self.key: Tuple[Tuple[Any, ...], Any] = (tuple(argtypes), function.restype)
         if len(argtypes) > _native.MAX_ARGS:
             raise TypeError("%s: libcrochet calls take at most %d arguments, not %d"
                             % (name, _native.MAX_ARGS, len(argtypes)))
@@ -171,10 +187,10 @@ class NativeCall:
 
     __slots__ = ("function", "args", "ret")
 
-    def __init__(self, function, args, ret):
+    def __init__(self, function: Any, args: Tuple[Any, ...], ret: _Kind) -> None:
         self.function, self.args, self.ret = function, args, ret
 
-    def result(self, value):
+    def result(self, value: _native.Value) -> Any:
         r = _convert_result(self.ret, value)
         errcheck = getattr(self.function, "errcheck", None)
         if errcheck is not None:
@@ -185,11 +201,11 @@ class NativeCall:
 # (retained result handle, objects its pointer arguments point into) for
 # calls whose keep-alive no-op the queue bound refused: kept until the
 # function has returned (state waiting or done).
-_kept_past_bound = []
+_kept_past_bound: List[Tuple[int, List[Any]]] = []
 _kept_lock = threading.Lock()
 
 
-def _prune_kept():
+def _prune_kept() -> None:
     from ._operability import result_info
     with _kept_lock:
         still = []
@@ -204,23 +220,24 @@ def _prune_kept():
 class NativeFunction:
     """A ctypes foreign function, called natively on the reactor thread."""
 
-    def __init__(self, function):
-        if type(function)._flags_ & ctypes._FUNCFLAG_PYTHONAPI:
+    def __init__(self, function: Any) -> None:
+        if type(function)._flags_ & ctypes._FUNCFLAG_PYTHONAPI:  # type: ignore[attr-defined]
             raise TypeError("%s is a Python C API function (PyDLL): it needs the GIL, so "
                             "wrap it in a Python function" % getattr(function, "__name__", function))
         self.function = function
-        self.name = getattr(function, "__name__", None) or repr(function)
+        self.name: str = getattr(function, "__name__", None) or repr(function)
         self.signature = _Signature(function)
         self.address = _native.fn_address(function)
 
-    def current_signature(self):
+    def current_signature(self) -> _Signature:
         f = self.function
         argtypes = f.argtypes
         if argtypes is None or (tuple(argtypes), f.restype) != self.signature.key:
             self.signature = _Signature(f)   # changed since: look again
         return self.signature
 
-    def submit(self, args, kwargs, what):
+    def submit(self, args: Tuple[Any, ...], kwargs: Dict[str, Any],
+               what: str) -> EventualResult[Any]:
         if kwargs:
             raise TypeError("%s() takes no keyword arguments (it is a native function)" % self.name)
         sig = self.current_signature()
@@ -229,18 +246,18 @@ class NativeFunction:
             raise TypeError("%s() takes %d argument%s (%d given)"
                             % (self.name, n, "" if n == 1 else "s", len(args)))
         values = (_native.Value * max(n, 1))()
-        keep = []
+        keep: List[Any] = []
         for i, (kind, a) in enumerate(zip(sig.params, args)):
             payload, alive = _convert_arg(kind, a, i + 1)
             values[i].type = kind.tag
-            setattr(values[i].u, kind.field, payload)
+            setattr(values[i].u, kind.field, payload)  # type: ignore[arg-type]   # (not void)
             if alive is not None:
                 keep.append(alive)
         handle = ctypes.c_void_p()
         status = lib.crochet_submit(ctypes.byref(handle), self.address, sig.ret.tag, values, n)
         if status != _native.OK:
             raise error_for_status(status, what)
-        result = EventualResult(handle.value, native=NativeCall(self.function, args, sig.ret))
+        result: EventualResult[Any] = EventualResult(handle.value, native=NativeCall(self.function, args, sig.ret))
         # crochet_submit copies the values but has no destroy for what pointer
         # values point into: keep it until the call had its turn.
         if _kept_past_bound:
@@ -259,7 +276,7 @@ class NativeFunction:
                 result._wait_status(5.0)
         return result
 
-    def python_signature(self):
+    def python_signature(self) -> inspect.Signature:
         import inspect   # here, not at import: importing it takes several ms
         params = [inspect.Parameter("arg%d" % (i + 1), inspect.Parameter.POSITIONAL_ONLY,
                                     annotation=k.ctype)
@@ -269,10 +286,10 @@ class NativeFunction:
                                  if ret is None else ret)
 
 
-_fires_types = {}
+_fires_types: Dict[Any, type] = {}
 
 
-def deferred_of(ctype=None):
+def deferred_of(ctype: Any = None) -> type:
     """A restype for a foreign function that returns a crochet_deferred *
     (CROCHET_TYPE_DEFERRED): its result is the value the deferred fires with,
     converted as for restype `ctype` (c_char_p: bytes, copied while the result

@@ -35,7 +35,7 @@ def get(key: Optional[int], default: Any = None) -> Any:
     return default if cell is None else cell[0]
 
 
-def drop(key: int, _pop: Any = _cells.pop) -> None:
+def drop(key: Optional[int], _pop: Any = _cells.pop) -> None:
     """Lets go of key. Only for a registration the engine refused and that
     the contract says stays ours (crochet_deferred_callback_owned)."""
     _pop(key, None)

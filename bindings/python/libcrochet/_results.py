@@ -106,7 +106,7 @@ def _read_facts(failure: int, call: Any) -> _Facts:
         value = CancelledError(message)
     else:
         native_tb = lib.crochet_failure_traceback(failure)
-        value = CallFailed(code, message,  # type: ignore[no-untyped-call,unused-ignore]
+        value = CallFailed(code, message,
                            native_tb.decode("utf-8", "replace") if native_tb else "")
     return _Facts(value, None, None, code, raw, failure)
 
@@ -139,7 +139,7 @@ class EventualResult(Generic[T]):
     EventualResult). Made by functions decorated with run_in_reactor; do not
     create it yourself."""
 
-    def __init__(self, handle: int, call: Any = None, native: Any = None) -> None:
+    def __init__(self, handle: Optional[int], call: Any = None, native: Any = None) -> None:
         self._handle: Optional[int] = handle   # one reference to the engine's result, ours
         self._call = call        # the _calls.PythonCall, for a Python function
         self._native = native    # the _foreign.NativeCall, for a ctypes function
@@ -206,7 +206,7 @@ class EventualResult(Generic[T]):
         except Exception:   # pragma: no cover - the facts are a bonus
             info = None
         error = TimeoutError("%s: %s" % (what, info) if info is not None else what)
-        error.info = info  # type: ignore[assignment,unused-ignore]
+        error.info = info
         return error
 
     def info(self) -> ResultInfo:
@@ -245,12 +245,10 @@ class EventualResult(Generic[T]):
             if self._failure is None:
                 message = facts.message.decode("utf-8", "replace")
                 if facts.python is not None:   # its traceback is formatted when asked for
-                    failure = Failure(facts.value, type(facts.value),  # type: ignore[no-untyped-call,unused-ignore]
-                                      facts.tb)
+                    failure = Failure(facts.value, type(facts.value), facts.tb)
                     failure.code, failure.message = facts.code, message
                 else:
-                    failure = Failure(  # type: ignore[no-untyped-call,unused-ignore]
-                        facts.value, facts.text(), facts.code, message, facts.tb)
+                    failure = Failure(facts.value, facts.text(), facts.code, message, facts.tb)
                 self._failure = failure
             return self._failure
 

@@ -6,7 +6,10 @@ The function and its arguments are the callback's ctx (_held): the engine
 drops them, through destroy, after the call ran, when it is cancelled, or at
 stop."""
 
+from __future__ import annotations
+
 import ctypes
+from typing import TYPE_CHECKING, Any, Callable, Dict, Optional, Tuple
 
 from . import _held, _native
 from ._args import seconds
@@ -15,15 +18,22 @@ from ._logging import logger
 from ._native import lib
 from ._status import check, error_for_status
 
+if TYPE_CHECKING:
+    from _typeshed import FileDescriptorLike
+    from typing_extensions import ParamSpec
+
+    _P = ParamSpec("_P")
+
 
 class _Scheduled:
     __slots__ = ("f", "args", "kwargs", "done")
 
-    def __init__(self, f, args, kwargs):
+    def __init__(self, f: Optional[Callable[..., object]], args: Optional[Tuple[Any, ...]],
+                 kwargs: Optional[Dict[str, Any]]) -> None:
         self.f, self.args, self.kwargs, self.done = f, args, kwargs, False
 
 
-def _run(ctx):
+def _run(ctx: Optional[int]) -> None:
     """The callback (reactor thread): runs the function once; logs errors."""
     try:
         s = _held.get(ctx)
@@ -41,12 +51,12 @@ def _run(ctx):
 _RUN = _native.CTX_FN(_run)   # never freed
 
 
-def _check_callable(f, what):
+def _check_callable(f: object, what: str) -> None:
     if not callable(f):
         raise TypeError("%s needs a callable, not %s" % (what, type(f).__name__))
 
 
-def call_from_thread(f, *args, **kwargs):
+def call_from_thread(f: Callable[_P, object], *args: _P.args, **kwargs: _P.kwargs) -> None:
     """Runs f(*args, **kwargs) on the reactor thread soon (Twisted's
     reactor.callFromThread). Any thread. Exceptions are logged."""
     _check_callable(f, "call_from_thread()")
@@ -57,15 +67,15 @@ def call_from_thread(f, *args, **kwargs):
 class DelayedCall:
     """A call scheduled by call_later()."""
 
-    def __init__(self, handle, scheduled):
+    def __init__(self, handle: Optional[int], scheduled: _Scheduled) -> None:
         self._handle = handle
         self._scheduled = scheduled
 
-    def active(self):
+    def active(self) -> bool:
         """Whether it is still due to run."""
         return not self._scheduled.done
 
-    def cancel(self):
+    def cancel(self) -> None:
         """Cancels it so that it never runs. AlreadyCalledError if it already
         ran (or started running) or was cancelled."""
         status = lib.crochet_delayed_call_cancel(self._handle)
@@ -75,10 +85,10 @@ class DelayedCall:
             raise error_for_status(status, "DelayedCall.cancel()")
         self._scheduled.done = True
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return "<libcrochet.DelayedCall %s>" % ("active" if self.active() else "done")
 
-    def __del__(self, _release=lib.crochet_delayed_call_release):
+    def __del__(self, _release: Any = lib.crochet_delayed_call_release) -> None:
         try:
             if self._handle:
                 _release(self._handle)
@@ -87,7 +97,8 @@ class DelayedCall:
             pass
 
 
-def call_later(delay, f, *args, **kwargs):
+def call_later(delay: float, f: Callable[_P, object], *args: _P.args,
+               **kwargs: _P.kwargs) -> DelayedCall:
     """Runs f(*args, **kwargs) on the reactor thread after `delay` seconds
     (Twisted's reactor.callLater). Any thread. Returns a DelayedCall.
     Exceptions f raises are logged."""
@@ -105,21 +116,22 @@ def call_later(delay, f, *args, **kwargs):
 _NOOP = _native.CTX_FN(lambda _ctx: None)   # never freed
 
 
-def keep_until_run(objects):
+def keep_until_run(objects: object) -> int:
     """Keeps objects alive until the call this thread submitted last has had
     its turn on the reactor: calls run in the order one thread queued them,
     so when a no-op queued behind it has run (or was dropped at stop), the
     engine destroys its ctx. Returns the status: not OK if the reactor
     refused the no-op (stopping; or CROCHET_EAGAIN, the call took the last
     place under set_max_queued), and then the objects are not kept."""
-    return lib.crochet_call_from_thread(_NOOP, _held.hold(objects), _held.DROP)
+    return lib.crochet_call_from_thread(  # type: ignore[no-any-return]
+        _NOOP, _held.hold(objects), _held.DROP)
 
 
 # ---------------------------------------------------------------------------
 # File descriptors and shutdown triggers
 # ---------------------------------------------------------------------------
 
-def _run_fd(fd, ctx):
+def _run_fd(fd: int, ctx: Optional[int]) -> None:
     """The watcher callback (reactor thread): f(fd); logs errors."""
     try:
         f = _held.get(ctx)
@@ -135,7 +147,7 @@ def _run_fd(fd, ctx):
 _RUN_FD = _native.FD_FN(_run_fd)   # never freed
 
 
-def _fd(fd, what):
+def _fd(fd: FileDescriptorLike, what: str) -> int:
     """fd as a C int: an int, or what fileno() returns; TypeError for
     anything else, ValueError for a number no fd can have."""
     if not isinstance(fd, int):
@@ -151,7 +163,7 @@ def _fd(fd, what):
     return fd
 
 
-def add_reader(fd, f):
+def add_reader(fd: FileDescriptorLike, f: Callable[[int], object]) -> None:
     """Reactor thread only. Calls f(fd) on the reactor thread while fd (an
     int, or an object with fileno()) is readable or has an error or hang-up,
     level-triggered like Twisted's addReader, until remove_reader(fd). A
@@ -165,7 +177,7 @@ def add_reader(fd, f):
     check(lib.crochet_add_reader(fd, _RUN_FD, _held.hold(f), _held.DROP), "add_reader()")
 
 
-def add_writer(fd, f):
+def add_writer(fd: FileDescriptorLike, f: Callable[[int], object]) -> None:
     """Reactor thread only. As add_reader, for writability (and error or
     hang-up); a reader and a writer on one fd are independent."""
     fd = _fd(fd, "add_writer()")
@@ -173,7 +185,7 @@ def add_writer(fd, f):
     check(lib.crochet_add_writer(fd, _RUN_FD, _held.hold(f), _held.DROP), "add_writer()")
 
 
-def remove_reader(fd):
+def remove_reader(fd: FileDescriptorLike) -> None:
     """Reactor thread only. Stops watching fd for reading (no callback runs
     for it afterwards, even one already due in this loop turn; safe inside
     any callback). Nothing happens for an fd not watched. Close the fd only
@@ -181,12 +193,12 @@ def remove_reader(fd):
     check(lib.crochet_remove_reader(_fd(fd, "remove_reader()")), "remove_reader()")
 
 
-def remove_writer(fd):
+def remove_writer(fd: FileDescriptorLike) -> None:
     """Reactor thread only. As remove_reader, for the writer."""
     check(lib.crochet_remove_writer(_fd(fd, "remove_writer()")), "remove_writer()")
 
 
-def add_shutdown_trigger(f, *args, **kwargs):
+def add_shutdown_trigger(f: Callable[_P, object], *args: _P.args, **kwargs: _P.kwargs) -> None:
     """Any thread. Runs f(*args, **kwargs) on the reactor thread when the
     reactor stops, before pending results fail with ReactorStopped (the
     latest registered runs first). ReactorStopped once stopping has begun."""

@@ -11,8 +11,11 @@ the Deferred fires. The crochet_deferred the engine returns is kept only to
 cancel the work.
 """
 
+from __future__ import annotations
+
 import ctypes
 from ctypes import POINTER, c_int, c_void_p
+from typing import TYPE_CHECKING, Any, Callable, Dict, Optional, Tuple, TypeVar
 
 from . import _closure, _held, _native
 from ._deferred import Deferred, caught
@@ -21,6 +24,13 @@ from ._lifecycle import in_reactor_thread
 from ._logging import logger
 from ._native import lib
 from ._status import error_for_status
+
+if TYPE_CHECKING:
+    from typing_extensions import ParamSpec
+
+    _P = ParamSpec("_P")
+
+_T = TypeVar("_T")
 
 lib.crochet_defer_to_thread_closure.restype = c_int
 lib.crochet_defer_to_thread_closure.argtypes = [POINTER(c_void_p), c_void_p, c_void_p,
@@ -34,14 +44,16 @@ class _Work:
 
     __slots__ = ("f", "args", "kwargs", "outcome", "deferred", "handle", "cancelled")
 
-    def __init__(self, f, args, kwargs):
+    def __init__(self, f: Optional[Callable[..., Any]], args: Optional[Tuple[Any, ...]],
+                 kwargs: Optional[Dict[str, Any]]) -> None:
         self.f, self.args, self.kwargs = f, args, kwargs
-        self.outcome = None   # ("value", v) or ("failure", Failure), from the worker
-        self.deferred = None
-        self.handle = None    # the engine's crochet_deferred, to cancel the work
+        # ("value", v) or ("failure", Failure), from the worker
+        self.outcome: Optional[Tuple[str, Any]] = None
+        self.deferred: Optional[Deferred[Any]] = None
+        self.handle: Optional[int] = None   # the engine's crochet_deferred, to cancel the work
         self.cancelled = False
 
-    def cancel(self, d):
+    def cancel(self, d: Deferred[Any]) -> None:
         """The Deferred's canceller: work not yet taken by a worker never
         runs; d fails with CancelledError at once either way."""
         self.cancelled = True
@@ -50,7 +62,7 @@ class _Work:
             lib.crochet_deferred_cancel(handle)
             lib.crochet_deferred_release(handle)
 
-    def done(self):
+    def done(self) -> None:
         """(reactor thread, from destroy) Fires the Deferred with the outcome."""
         d, self.deferred = self.deferred, None
         handle, self.handle = self.handle, None
@@ -72,7 +84,7 @@ class _Work:
             d.callback(result)
 
 
-def _run(ctx):
+def _run(ctx: Optional[int]) -> _native.Value:
     """The closure (a worker thread): runs the function, keeps its outcome."""
     try:
         work = _held.get(ctx)
@@ -94,7 +106,7 @@ _RUN_CODE = _run.__code__
 _RUN = _closure.closure_fn(_run)
 
 
-def _done(ctx):
+def _done(ctx: Optional[int]) -> None:
     """destroy(ctx) (reactor thread): the work is over; fire its Deferred."""
     try:
         work = _held.get(ctx)
@@ -111,7 +123,7 @@ def _done(ctx):
 _DONE = _native.CTX_FN(_done)   # never freed
 
 
-def defer_to_thread(f, *args, **kwargs):
+def defer_to_thread(f: Callable[_P, _T], *args: _P.args, **kwargs: _P.kwargs) -> Deferred[_T]:
     """Runs f(*args, **kwargs) on the library's pool of worker threads (for
     blocking work that must not hold the reactor) and returns a Deferred
     that fires on the reactor thread with its value, or fails with its
@@ -124,6 +136,7 @@ def defer_to_thread(f, *args, **kwargs):
     if not in_reactor_thread():
         raise error_for_status(_native.ENOTREACTOR, "defer_to_thread()")
     work = _Work(f, args, kwargs)
+    d: Deferred[_T]
     d = work.deferred = Deferred(work.cancel)
     handle = ctypes.c_void_p()
     status = lib.crochet_defer_to_thread_closure(ctypes.byref(handle), _RUN, _held.hold(work),

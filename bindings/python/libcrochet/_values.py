@@ -37,7 +37,7 @@ def _plain(obj: Any) -> Optional[_native.Value]:
     return v
 
 
-def fire(d: int, obj: Any) -> int:
+def fire(d: Optional[int], obj: Any) -> int:
     """Fires the deferred d with obj; returns the library's status."""
     v = _plain(obj)
     if v is not None:

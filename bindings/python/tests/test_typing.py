@@ -1,10 +1,13 @@
-"""Types (issue 13, point 6): the package ships py.typed, and `mypy --strict`
-passes on examples/python/*.py and tests/typing/usage.py, where the
+"""Types (issue 13, point 6): the package ships py.typed, and plain `mypy
+--strict` passes on examples/python/*.py and tests/typing/usage.py (and on
+tests/typing/usage_twisted.py when Twisted is installed), where the
 decorators keep the decorated functions' parameters (run_in_reactor:
 Callable[P, T] -> Callable[P, EventualResult[T]]; wait_for(t): Callable[P, T]
--> Callable[P, T]); tests/typing/errors.py gets exactly the errors marked in
-it. mypy is installed with pip if missing; the tests are skipped only if it
-cannot be."""
+-> Callable[P, T]), a Deferred[T]'s chain is typed as Twisted's, and the
+reactor services check their functions' arguments; tests/typing/errors.py
+gets exactly the errors marked in it; the package's modules pass `mypy
+--strict` themselves. mypy is installed with pip if missing; the tests are
+skipped only if it cannot be."""
 
 import os
 import re
@@ -20,25 +23,29 @@ TYPING = os.path.join(HERE, "typing")
 REPOSITORY = os.path.dirname(os.path.dirname(PACKAGE_ROOT))
 EXAMPLES = os.path.join(REPOSITORY, "examples", "python")
 
-# Modules of the public API whose functions are not annotated yet: calls
-# into them are not errors under --strict (each comes off this list once it
-# is annotated).
-NOT_YET_ANNOTATED = ["libcrochet._deferred", "libcrochet._services", "libcrochet._errors"]
-# The package's modules that pass mypy --strict themselves.
-ANNOTATED = ["libcrochet", "libcrochet._args", "libcrochet._exit", "libcrochet._held",
-             "libcrochet._lifecycle", "libcrochet._logging", "libcrochet._native",
-             "libcrochet._operability", "libcrochet._results", "libcrochet._status",
-             "libcrochet._values", "libcrochet._version"]
+# The package's modules that are not checked: libcrochet.twistedreactor, a
+# Twisted reactor class over Twisted's own (mostly unannotated) reactor
+# base classes, is not annotated. Every other module passes mypy --strict.
+NOT_CHECKED = ["libcrochet.twistedreactor"]
 
+# Plain --strict: libcrochet's modules that the files import are checked too.
 CONFIG = """\
 [mypy]
 strict = True
-untyped_calls_exclude = %s
-# libcrochet as a user gets it: its types are read, its own code is not
-# checked here.
-[mypy-libcrochet.*]
-follow_imports = silent
-""" % ", ".join(NOT_YET_ANNOTATED)
+"""
+
+
+def package_modules():
+    """The package's modules that mypy --strict checks: all but NOT_CHECKED."""
+    names = sorted(name[:-3] for name in os.listdir(os.path.join(PACKAGE_ROOT, "libcrochet"))
+                   if name.endswith(".py"))
+    modules = ["libcrochet" if name == "__init__" else "libcrochet." + name for name in names]
+    return [module for module in modules if module not in NOT_CHECKED]
+
+
+def twisted_installed():
+    return subprocess.run([sys.executable, "-c", "import twisted.internet.defer"],
+                          capture_output=True, timeout=120).returncode == 0
 
 
 @pytest.fixture(scope="module")
@@ -84,8 +91,15 @@ def test_strict_passes_on_examples_and_typed_usage(mypy):
     """mypy --strict finds nothing to report in the examples and in
     tests/typing/usage.py (which states, with assert_type, what the
     decorated functions, EventualResult[T].wait(), retrieve_result(),
-    info() and stats() give)."""
+    info() and stats() give; what a Deferred[T]'s chain, succeed, fail,
+    maybeDeferred, DeferredList, gatherResults, ensureDeferred,
+    defer_to_thread, call_later, add_reader and `await` in an async def
+    under run_in_reactor give; what a Failure's attributes and methods
+    give), nor in tests/typing/usage_twisted.py (Twisted's Deferreds where
+    libcrochet takes a Deferred) when Twisted is installed."""
     files = [os.path.join(TYPING, "usage.py")]
+    if twisted_installed():
+        files.append(os.path.join(TYPING, "usage_twisted.py"))
     if os.path.isdir(EXAMPLES):
         files += sorted(os.path.join(EXAMPLES, name) for name in os.listdir(EXAMPLES)
                         if name.endswith(".py"))
@@ -98,12 +112,18 @@ def test_strict_reports_each_misuse(mypy):
     """Each misuse in tests/typing/errors.py is reported, with the error code
     marked on its line, and nothing else: wrong argument types and names
     for decorated functions (their parameters are kept), a wait() result or
-    a wait_for call used as another type, bad timeouts and ids."""
+    a wait_for call used as another type, bad timeouts and ids; an awaited
+    Deferred's result used as another type; callbacks that do not take the
+    chain's result or the extra arguments given, a chain's result used as
+    another type, firing with the wrong type or with nothing; wrong
+    arguments for call_later, call_from_thread, add_reader, add_writer,
+    defer_to_thread, a canceller, Failure.trap and getTraceback; check()'s
+    result used without a test for None."""
     path = os.path.join(TYPING, "errors.py")
     with open(path) as f:
         expected = {(number, code) for number, line in enumerate(f, 1)
                     for code in re.findall(r"# E: ([\w-]+)", line)}
-    assert len(expected) == 10
+    assert len(expected) == 29
     done = mypy(path)
     got = {(int(line), code) for line, code in
            re.findall(r"^[^:\n]*errors\.py:(\d+): error: .*\[([\w-]+)\]$", done.stdout, re.M)}
@@ -120,20 +140,18 @@ def test_typed_usage_runs():
     assert done.stdout.strip() == "ok"
 
 
-def test_annotated_modules_pass_strict(mypy):
-    """The annotated modules of the package (its public surface in
-    __init__.py, EventualResult, the lifecycle, exit, logging, operability,
-    values, statuses) pass mypy --strict themselves; the others are read for
-    their types only."""
+def test_package_passes_strict(mypy):
+    """The package's modules pass mypy --strict themselves (all but
+    NOT_CHECKED, which are read for their types only)."""
     config = os.path.join(mypy.work, "package.ini")
     with open(config, "w") as f:
-        f.write("[mypy]\nstrict = True\n[mypy-%s]\nfollow_imports = silent\n" % ",".join(
-            "libcrochet.%s" % name[:-3] for name in sorted(os.listdir(
-                os.path.join(PACKAGE_ROOT, "libcrochet")))
-            if name.endswith(".py") and "libcrochet.%s" % name[:-3] not in ANNOTATED
-            and name != "__init__.py"))
+        f.write("[mypy]\nstrict = True\n[mypy-%s]\nfollow_imports = silent\n"
+                % ",".join(NOT_CHECKED))
+    modules = package_modules()
+    assert "libcrochet._deferred" in modules and "libcrochet" in modules
     args = []
-    for module in ANNOTATED:
+    for module in modules:
         args += ["-m", module]
     done = mypy(*args, config=config)
     assert done.returncode == 0, done.stdout + done.stderr
+    assert "Success: no issues found in %d source files" % len(modules) in done.stdout
