@@ -199,14 +199,49 @@ static const char *demangled(const char *name, char **to_free) {
     return name;
 }
 
+/* Library threads block SIGPIPE only (a write to a broken pipe or socket on
+ * them returns EPIPE instead of ending the process); every other signal is
+ * as in the thread that started them. A process forked on a library thread
+ * gets the starter's SIGPIPE back (the atfork child handler below), so it
+ * runs what it execs with the mask it would have had. (General-dynamic TLS:
+ * read only at thread start and in fork children.) */
+static _Thread_local int pipe_blocked_by_us;
+
+static void unblock_pipe_in_child(void) {
+    if (!pipe_blocked_by_us) return;
+    sigset_t pipe;
+    sigemptyset(&pipe);
+    sigaddset(&pipe, SIGPIPE);
+    pthread_sigmask(SIG_UNBLOCK, &pipe, NULL);
+    pipe_blocked_by_us = 0;
+}
+
+static pthread_once_t child_handler_once = PTHREAD_ONCE_INIT;
+static void register_child_handler(void) { pthread_atfork(NULL, NULL, unblock_pipe_in_child); }
+
+struct thread_start { void *(*fn)(void *); void *arg; int pipe_was_blocked; };
+
+static void *thread_trampoline(void *p) {
+    struct thread_start start = *(struct thread_start *)p;
+    free(p);
+    pipe_blocked_by_us = !start.pipe_was_blocked;
+    return start.fn(start.arg);
+}
+
 int cl_thread_start(uint64_t *thread_out, void *(*fn)(void *), void *arg) {
-    sigset_t all, old;
-    sigfillset(&all);
-    pthread_sigmask(SIG_SETMASK, &all, &old);
+    pthread_once(&child_handler_once, register_child_handler);
+    struct thread_start *start = malloc(sizeof *start);
+    if (!start) return ENOMEM;
+    sigset_t pipe, old;
+    sigemptyset(&pipe);
+    sigaddset(&pipe, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &pipe, &old);
+    *start = (struct thread_start){ fn, arg, sigismember(&old, SIGPIPE) == 1 };
     pthread_t t;
-    int rc = pthread_create(&t, NULL, fn, arg);
+    int rc = pthread_create(&t, NULL, thread_trampoline, start);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     if (rc == 0) *thread_out = (uint64_t)t;
+    else free(start);
     return rc;
 }
 

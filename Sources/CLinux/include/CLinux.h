@@ -84,8 +84,9 @@ int cl_capture_frames(void **frames, int max);
 char *cl_format_frames(void *const *frames, int n, int skip);
 
 /* --- threads --- */
-/* Starts a joinable thread running fn(arg); returns 0 or an errno. Blocks all
- * signals in the new thread so they go to the application's threads. */
+/* Starts a joinable thread running fn(arg); returns 0 or an errno. The new
+ * thread has the caller's signal mask plus SIGPIPE blocked (given back to
+ * processes it forks). */
 int cl_thread_start(uint64_t *thread_out, void *(*fn)(void *), void *arg);
 /* Joins within timeout_ns (< 0: wait forever). 0 on success, else errno. */
 int cl_thread_join(uint64_t thread, int64_t timeout_ns);
