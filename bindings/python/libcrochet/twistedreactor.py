@@ -37,7 +37,7 @@ library's native loop, as Twisted's own foreign-loop reactors are
   (or, without pidfd_open, a thread per child waiting in waitid without
   reaping it), not by SIGCHLD, so it works whatever thread runs the
   reactor and takes nothing process-wide; Twisted then reaps the child.
-  Children start with no signal blocked (the library's threads block all);
+  Children start without SIGPIPE blocked (the library's threads block it);
 - signal handlers: reactor.run() on the main thread installs Twisted's
   (SIGINT, SIGTERM stop the reactor; SIGCHLD with the wakeup fd, which also
   makes Python run its handlers while the loop waits in native code), and
@@ -281,12 +281,13 @@ class LibcrochetReactor(PosixReactorBase):
         not by SIGCHLD: the reactor thread may be any thread and takes no
         process-wide signal handling. Then Twisted reaps it (processExited,
         and processEnded once its pipes are closed too). The child starts
-        with no signal blocked, even from the library's reactor thread,
-        which blocks them all (a child inherits the mask of the thread that
-        spawns it)."""
+        without SIGPIPE blocked, even from the library's reactor thread,
+        which blocks it (a child inherits the mask of the thread that spawns
+        it, and Twisted spawns with posix_spawn, which no atfork handler
+        sees)."""
         unblock = _lifecycle.mode() == "setup" and in_reactor_thread()
         if unblock:
-            mask = signal.pthread_sigmask(signal.SIG_SETMASK, ())
+            mask = signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGPIPE})
         try:
             transport = super().spawnProcess(processProtocol, executable, args, env, path,
                                              uid, gid, usePTY, childFDs)
