@@ -176,9 +176,10 @@ typedef struct crochet_delayed_call crochet_delayed_call; /* a timer from croche
  * crochet_no_setup() it returns CROCHET_OK and has no effect. In a child made
  * by fork() it starts a fresh reactor.
  * Signals: the library's threads (reactor, workers, logging) have the signal
- * mask of the thread that started them plus SIGPIPE blocked, so a write to a
- * broken pipe or socket on the reactor thread fails with EPIPE instead of
- * ending the process; a process forked on one of them gets SIGPIPE back.
+ * mask of the thread that started them plus, unless the process ignores
+ * SIGPIPE at setup, SIGPIPE blocked, so a write to a broken pipe or socket on
+ * the reactor thread fails with EPIPE instead of ending the process; a
+ * process forked on one of them gets SIGPIPE back.
  * Returns CROCHET_OK, or CROCHET_ENOMEM when the thread or its resources
  * cannot be created. */
 CROCHET_WARN_UNUSED_RESULT int crochet_setup(void);

@@ -200,7 +200,9 @@ static const char *demangled(const char *name, char **to_free) {
 }
 
 /* Library threads block SIGPIPE only (a write to a broken pipe or socket on
- * them returns EPIPE instead of ending the process); every other signal is
+ * them returns EPIPE instead of ending the process), and only while SIGPIPE
+ * would end the process: a process that ignores it (Python does) has
+ * nothing to fear, and its children keep a clean mask. Every other signal is
  * as in the thread that started them. A process forked on a library thread
  * gets the starter's SIGPIPE back (the atfork child handler below), so it
  * runs what it execs with the mask it would have had. (General-dynamic TLS:
@@ -234,9 +236,11 @@ int cl_thread_start(uint64_t *thread_out, void *(*fn)(void *), void *arg) {
     if (!start) return ENOMEM;
     sigset_t pipe, old;
     sigemptyset(&pipe);
-    sigaddset(&pipe, SIGPIPE);
+    struct sigaction action;
+    if (sigaction(SIGPIPE, NULL, &action) != 0 || action.sa_handler != SIG_IGN) sigaddset(&pipe, SIGPIPE);
     pthread_sigmask(SIG_BLOCK, &pipe, &old);
-    *start = (struct thread_start){ fn, arg, sigismember(&old, SIGPIPE) == 1 };
+    /* "Was blocked" also when we did not block it: nothing to give back. */
+    *start = (struct thread_start){ fn, arg, sigismember(&old, SIGPIPE) == 1 || !sigismember(&pipe, SIGPIPE) };
     pthread_t t;
     int rc = pthread_create(&t, NULL, thread_trampoline, start);
     pthread_sigmask(SIG_SETMASK, &old, NULL);

@@ -118,3 +118,13 @@ TEST(signal_to_reactor_thread_runs_the_handler) {
     /* The loop is not disturbed by the interrupted sleep. */
     ASSERT_EQ(reactor_blocked(), 1ull << SIGPIPE);
 }
+
+/* A process that ignores SIGPIPE (as Python does) has nothing to protect: the reactor thread blocks no signal at all, so what it spawns, by any means, starts clean. */
+TEST(ignored_sigpipe_is_not_blocked) {
+    signal(SIGPIPE, SIG_IGN);
+    ASSERT_OK(crochet_setup());
+    ASSERT_U64_EQ(reactor_blocked(), 0);
+    crochet_value v;
+    ASSERT_OK(crochet_wait_for(&v, NULL, 10.0, (crochet_fn)fork_and_report_mask, CROCHET_TYPE_INT32, NULL, 0));
+    ASSERT_EQ(v.u.i32, 0);
+}

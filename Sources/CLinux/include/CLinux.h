@@ -85,8 +85,8 @@ char *cl_format_frames(void *const *frames, int n, int skip);
 
 /* --- threads --- */
 /* Starts a joinable thread running fn(arg); returns 0 or an errno. The new
- * thread has the caller's signal mask plus SIGPIPE blocked (given back to
- * processes it forks). */
+ * thread has the caller's signal mask plus SIGPIPE blocked unless the process
+ * ignores SIGPIPE (given back to processes it forks). */
 int cl_thread_start(uint64_t *thread_out, void *(*fn)(void *), void *arg);
 /* Joins within timeout_ns (< 0: wait forever). 0 on success, else errno. */
 int cl_thread_join(uint64_t thread, int64_t timeout_ns);
