@@ -78,7 +78,7 @@ test-c: stage
 test-valgrind: stage
 	VALGRIND=1 Tests/c/run-tests.sh
 
-# The C tests with the library (a debug build with --sanitize=address in
+# The C tests with the library (an optimised build with --sanitize=address in
 # .build-asan, staged in build/stage-asan) and the tests built with ASan and
 # LeakSanitizer; test-fork's fork_under_load forks 300 times under load there.
 test-asan: deps

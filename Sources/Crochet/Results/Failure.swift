@@ -92,7 +92,12 @@ public final class Failure: @unchecked Sendable, CustomStringConvertible {
     /// publish it wins, another's copy is freed). Lives as long as the failure.
     package var cTraceback: UnsafePointer<CChar> {
         if let made = UnsafePointer<CChar>(bitPattern: text.load(ordering: .acquiring)) { return made }
-        let made = (frames.flatMap { cl_format_frames($0, frameCount, skipFrames) }) ?? Failure.emptyString()
+        // Naming takes the dynamic linker's lock (dladdr) and the demangler's
+        // allocations: under the fork lock, as capturing is, so that a fork
+        // from another thread never leaves the child those locks held.
+        let made = (frames.flatMap { frames in
+            Failure.backtraceLock.withLock { cl_format_frames(frames, frameCount, skipFrames) }
+        }) ?? Failure.emptyString()
         let (won, current) = text.compareExchange(expected: 0, desired: UInt(bitPattern: made),
                                                   ordering: .acquiringAndReleasing)
         if won { return UnsafePointer(made) }
