@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, Optional
 
 from . import _held, _native, _values
 from ._errors import Failure, PythonFailure
-from ._logging import logger
+from ._logging import log_exception, logger
 from ._native import lib
 from ._status import check, error_for_status
 
@@ -69,10 +69,7 @@ def _run_canceller(_handle: Optional[int], ctx: Optional[int]) -> None:
         if d is not None:
             d.cancel()
     except BaseException:
-        try:
-            logger.exception("Unhandled error cancelling a Deferred")
-        except BaseException:
-            pass
+        log_exception("Unhandled error cancelling a Deferred")
 
 
 _CANCELLER = _native.CANCELLER_FN(_run_canceller)   # never freed

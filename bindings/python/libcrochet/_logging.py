@@ -26,6 +26,16 @@ from ._native import lib
 
 logger = logging.getLogger("libcrochet")
 
+
+def log_exception(message: str) -> None:
+    """In an except block of a callback the library calls: logs the
+    exception being handled; never raises (a failing handler must not
+    unwind into the library's C frames)."""
+    try:
+        logger.exception(message)
+    except BaseException:
+        pass
+
 # The library's report of a failure: what, status, message, native frames
 # (last: the message may hold anything).
 _UNHANDLED = re.compile(

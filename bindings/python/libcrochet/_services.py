@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, Callable, Dict, Optional, Tuple
 from . import _held, _native
 from ._args import seconds
 from ._errors import AlreadyCalledError
-from ._logging import logger
+from ._logging import log_exception
 from ._native import lib
 from ._status import check, error_for_status
 
@@ -42,10 +42,7 @@ def _run(ctx: Optional[int]) -> None:
         s.f = s.args = s.kwargs = None
         f(*args, **kwargs)
     except BaseException:
-        try:
-            logger.exception("Unhandled error in a function called on the reactor thread")
-        except BaseException:
-            pass
+        log_exception("Unhandled error in a function called on the reactor thread")
 
 
 _RUN = _native.CTX_FN(_run)   # never freed
@@ -138,10 +135,7 @@ def _run_fd(fd: int, ctx: Optional[int]) -> None:
         if f is not None:
             f(fd)
     except BaseException:
-        try:
-            logger.exception("Unhandled error in a file descriptor callback")
-        except BaseException:
-            pass
+        log_exception("Unhandled error in a file descriptor callback")
 
 
 _RUN_FD = _native.FD_FN(_run_fd)   # never freed

@@ -21,7 +21,7 @@ from . import _closure, _held, _native
 from ._deferred import Deferred, caught
 from ._errors import CancelledError, Failure
 from ._lifecycle import in_reactor_thread
-from ._logging import logger
+from ._logging import log_exception
 from ._native import lib
 from ._status import error_for_status
 
@@ -95,10 +95,7 @@ def _run(ctx: Optional[int]) -> _native.Value:
         except BaseException:
             work.outcome = ("failure", caught(_RUN_CODE))
     except BaseException:
-        try:
-            logger.exception("libcrochet: internal error running a defer_to_thread() function")
-        except BaseException:
-            pass
+        log_exception("libcrochet: internal error running a defer_to_thread() function")
     return _VOID
 
 
@@ -114,10 +111,7 @@ def _done(ctx: Optional[int]) -> None:
         if work is not None:
             work.done()
     except BaseException:
-        try:
-            logger.exception("Unhandled error firing a defer_to_thread() Deferred")
-        except BaseException:
-            pass
+        log_exception("Unhandled error firing a defer_to_thread() Deferred")
 
 
 _DONE = _native.CTX_FN(_done)   # never freed
